@@ -1,0 +1,1 @@
+"""Qt-free domain logic: conversations, parameters, runs, metrics, catalog."""

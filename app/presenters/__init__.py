@@ -1,0 +1,1 @@
+"""QtCore presenters: one QObject per tab owning its state and commands."""

@@ -1,0 +1,1 @@
+"""Static data shipped with Fireplay: model catalog, icons, themes."""

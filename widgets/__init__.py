@@ -1,0 +1,1 @@
+"""Qt widgets of Fireplay: passive views that render presenter state."""
