@@ -1,0 +1,772 @@
+"""Settings, provider profiles and API-key storage (Qt-free).
+
+Two files live in the config directory (``--config-dir``, else `default_config_dir`):
+
+- ``settings.json``: `AppSettings` as JSON. It never holds a secret.
+- ``secrets.json``: only when the OS has no usable keychain; API keys, mode 0600.
+
+Settings objects are immutable: every change makes a new validated `AppSettings` (``updated``,
+``with_custom_provider``, ``with_provider``, ``without_provider``), and whoever owns the current
+settings swaps it in and calls `save_settings`. Nested lists and dicts are not deep-frozen; treat
+them as read-only too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+__all__ = [
+    "BUILTIN_PROVIDER_IDS",
+    "KEYRING_SERVICE",
+    "SCHEMA_VERSION",
+    "AppSettings",
+    "ChatDefaults",
+    "KeyLocation",
+    "ProviderProfile",
+    "ResolvedKey",
+    "SecretStore",
+    "WindowState",
+    "default_config_dir",
+    "default_providers",
+    "load_settings",
+    "save_settings",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+KEYRING_SERVICE = "fireplay"
+SETTINGS_FILE = "settings.json"
+SECRETS_FILE = "secrets.json"
+
+_PROVIDER_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PRIVATE_MODE = 0o600
+# Fields of a built-in profile that the user may change; the rest always comes from the shipped
+# profile, so an upgrade can fix a name or add a per-model URL without the user doing anything.
+_USER_EDITABLE_BUILTIN_FIELDS = ("base_url", "default_model", "model_base_urls")
+
+
+def _normalize_url(value: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+class ProviderProfile(BaseModel):
+    """One OpenAI-compatible endpoint the user can send requests to.
+
+    Attributes:
+        id: Stable key: a built-in id (see `BUILTIN_PROVIDER_IDS`) or ``custom-<slug>``.
+        name: Display name.
+        base_url: API base URL without a trailing slash; "" only for ``local``, whose URL is known
+            at run time.
+        api_key_env: Environment variable that may hold the key.
+        requires_key: Whether requests need an API key.
+        default_model: Model to preselect.
+        model_base_urls: Per-model base URL overrides (Fireworks audio models have their own hosts).
+        model_listing: How to list models: OpenAI ``GET /models`` or the Fireworks control plane.
+        builtin: True for shipped profiles, which cannot be deleted (their URL stays editable).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    name: str
+    base_url: str
+    api_key_env: str | None = None
+    requires_key: bool
+    default_model: str | None = None
+    model_base_urls: dict[str, str] = {}
+    model_listing: Literal["openai", "fireworks"] = "openai"
+    builtin: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _PROVIDER_ID.match(value):
+            raise ValueError(f"provider id must be lowercase letters, digits and dashes: {value!r}")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("provider name is empty")
+        return value.strip()
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        return _normalize_url(value) if value.strip() else ""
+
+    @field_validator("model_base_urls")
+    @classmethod
+    def _check_model_base_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        return {model: _normalize_url(url) for model, url in value.items()}
+
+    @model_validator(mode="after")
+    def _only_local_has_no_url(self) -> ProviderProfile:
+        if not self.base_url and self.id != "local":
+            raise ValueError(f"provider {self.id!r} needs a base URL")
+        return self
+
+    def base_url_for(self, model: str) -> str:
+        """Base URL to use for ``model``: its override if any, else the profile's URL.
+
+        Overrides match the model id exactly or by its last path segment, so ``whisper-v3`` and
+        ``accounts/fireworks/models/whisper-v3`` find the same override.
+        """
+        url = self.model_base_urls.get(model) or self.model_base_urls.get(model.rsplit("/", 1)[-1])
+        return url or self.base_url
+
+
+def _hosted(
+    provider_id: str, name: str, base_url: str, api_key_env: str, default_model: str
+) -> ProviderProfile:
+    return ProviderProfile(
+        id=provider_id,
+        name=name,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        requires_key=True,
+        default_model=default_model,
+        builtin=True,
+    )
+
+
+def _local_server(provider_id: str, name: str, base_url: str) -> ProviderProfile:
+    return ProviderProfile(
+        id=provider_id, name=name, base_url=base_url, requires_key=False, builtin=True
+    )
+
+
+def default_providers() -> list[ProviderProfile]:
+    """The built-in provider profiles, in display order."""
+    fireworks = _hosted(
+        "fireworks",
+        "Fireworks AI",
+        "https://api.fireworks.ai/inference/v1",
+        "FIREWORKS_API_KEY",
+        "accounts/fireworks/models/gpt-oss-120b",
+    ).model_copy(
+        update={
+            "model_base_urls": {
+                "whisper-v3": "https://audio-prod.api.fireworks.ai/v1",
+                "whisper-v3-turbo": "https://audio-turbo.api.fireworks.ai/v1",
+            },
+            "model_listing": "fireworks",
+        }
+    )
+    return [
+        _local_server("local", "Local (built-in)", ""),
+        fireworks,
+        _hosted("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+        _hosted(
+            "together",
+            "Together AI",
+            "https://api.together.xyz/v1",
+            "TOGETHER_API_KEY",
+            "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        ),
+        _hosted(
+            "groq",
+            "Groq",
+            "https://api.groq.com/openai/v1",
+            "GROQ_API_KEY",
+            "llama-3.3-70b-versatile",
+        ),
+        _hosted(
+            "openrouter",
+            "OpenRouter",
+            "https://openrouter.ai/api/v1",
+            "OPENROUTER_API_KEY",
+            "openai/gpt-4o-mini",
+        ),
+        _hosted(
+            "deepseek",
+            "DeepSeek",
+            "https://api.deepseek.com/v1",
+            "DEEPSEEK_API_KEY",
+            "deepseek-chat",
+        ),
+        # 127.0.0.1 rather than localhost: these servers listen on IPv4, and trying ::1 first can
+        # cost a connect timeout on some systems.
+        _local_server("ollama", "Ollama", "http://127.0.0.1:11434/v1"),
+        _local_server("lmstudio", "LM Studio", "http://127.0.0.1:1234/v1"),
+        _local_server("vllm", "vLLM", "http://127.0.0.1:8000/v1"),
+        _local_server("llamacpp", "llama.cpp server", "http://127.0.0.1:8080/v1"),
+    ]
+
+
+BUILTIN_PROVIDER_IDS: tuple[str, ...] = tuple(profile.id for profile in default_providers())
+
+
+class ChatDefaults(BaseModel):
+    """Defaults for new chats.
+
+    Attributes:
+        system_prompt: System prompt of new conversations.
+        params: Only the sampling parameters the user set; absent ones use the server's defaults.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    system_prompt: str = ""
+    params: dict[str, Any] = {}
+
+
+class WindowState(BaseModel):
+    """Main window state restored at start-up.
+
+    Attributes:
+        geometry: Base64 of ``QWidget.saveGeometry()``.
+        current_tab: Id of the selected tab.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    geometry: str | None = None
+    current_tab: str = "chat"
+
+
+def _as_dict(item: Any) -> Any:
+    return item.model_dump() if isinstance(item, BaseModel) else item
+
+
+class AppSettings(BaseModel):
+    """Everything Fireplay remembers between runs, except secrets.
+
+    Loading is forgiving: unknown keys are ignored (a newer version may have written them), built-in
+    providers missing from the data are added, and an unknown ``active_provider`` falls back to
+    ``local``.
+
+    Attributes:
+        schema_version: Version of this layout.
+        providers: Built-in profiles (shipped order) followed by custom ones.
+        active_provider: Id of the selected provider.
+        active_model: Selected model, or None for the provider's default.
+        chat: Defaults for new chats.
+        window: Main window state.
+        local_model_files: Extra ``.gguf`` files offered by the embedded engine.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    providers: list[ProviderProfile] = []
+    active_provider: str = "local"
+    active_model: str | None = None
+    chat: ChatDefaults = ChatDefaults()
+    window: WindowState = WindowState()
+    local_model_files: list[str] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_providers(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        stored = data.get("providers", [])
+        if not isinstance(stored, list):
+            return data  # let field validation report it
+        shipped = {profile.id: profile.model_dump() for profile in default_providers()}
+        builtins = dict(shipped)
+        others: list[Any] = []
+        for item in map(_as_dict, stored):
+            pid = item.get("id") if isinstance(item, Mapping) else None
+            if pid in shipped:
+                merged = dict(shipped[pid])
+                for field in _USER_EDITABLE_BUILTIN_FIELDS:
+                    if field in item:
+                        merged[field] = item[field]
+                if isinstance(item.get("model_base_urls"), Mapping):
+                    merged["model_base_urls"] = {
+                        **shipped[pid]["model_base_urls"],
+                        **item["model_base_urls"],
+                    }
+                builtins[pid] = merged
+            else:
+                if isinstance(item, Mapping):
+                    item = {**item, "builtin": False}
+                others.append(item)
+        providers = [*builtins.values(), *others]
+        ids = {item.get("id") for item in providers if isinstance(item, Mapping)}
+        # The layout written back is always this version's, whatever version wrote the file.
+        result = {**data, "providers": providers, "schema_version": SCHEMA_VERSION}
+        if result.get("active_provider", "local") not in ids:
+            result["active_provider"] = "local"
+        return result
+
+    @model_validator(mode="after")
+    def _unique_provider_ids(self) -> AppSettings:
+        ids = [profile.id for profile in self.providers]
+        duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate provider ids: {duplicates}")
+        return self
+
+    def provider(self, provider_id: str) -> ProviderProfile:
+        """Return the profile with this id.
+
+        Raises:
+            KeyError: When there is no such provider.
+        """
+        for profile in self.providers:
+            if profile.id == provider_id:
+                return profile
+        raise KeyError(provider_id)
+
+    @property
+    def active(self) -> ProviderProfile:
+        """The selected provider's profile."""
+        return self.provider(self.active_provider)
+
+    def updated(self, **changes: Any) -> AppSettings:
+        """Return a validated copy with some fields replaced.
+
+        Raises:
+            pydantic.ValidationError: When the result is not valid.
+        """
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    def with_custom_provider(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        default_model: str | None = None,
+        requires_key: bool | None = None,
+    ) -> tuple[AppSettings, ProviderProfile]:
+        """Add a user-defined OpenAI-compatible provider.
+
+        Args:
+            name: Display name; its slug makes the id (``custom-<slug>``, numbered if taken).
+            base_url: The API base URL (http or https).
+            default_model: Model to preselect.
+            requires_key: Whether requests need a key; by default only non-loopback URLs do.
+
+        Returns:
+            The new settings and the new profile; ``self`` is unchanged.
+
+        Raises:
+            pydantic.ValidationError: When the name is empty or the URL is not http(s).
+        """
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "provider"
+        taken = {profile.id for profile in self.providers}
+        provider_id = f"custom-{slug}"
+        counter = 2
+        while provider_id in taken:
+            provider_id = f"custom-{slug}-{counter}"
+            counter += 1
+        profile = ProviderProfile(
+            id=provider_id,
+            name=name,
+            base_url=base_url,
+            requires_key=(
+                requires_key if requires_key is not None else not _is_loopback_url(base_url.strip())
+            ),
+            default_model=default_model,
+        )
+        return self.updated(providers=[*self.providers, profile]), profile
+
+    def with_provider(self, profile: ProviderProfile) -> AppSettings:
+        """Return a copy with ``profile`` replacing the one with the same id, or added at the end.
+
+        For a built-in id only the user-editable fields (base URL, default model, per-model URLs)
+        are taken from ``profile``.
+        """
+        providers = [p for p in self.providers if p.id != profile.id]
+        if len(providers) == len(self.providers):
+            providers.append(profile)
+        else:
+            index = [p.id for p in self.providers].index(profile.id)
+            providers.insert(index, profile)
+        return self.updated(providers=providers)
+
+    def without_provider(self, provider_id: str) -> AppSettings:
+        """Return a copy without a custom provider; the active provider falls back to ``local``.
+
+        Raises:
+            KeyError: When there is no such provider.
+            ValueError: When the provider is built in.
+        """
+        if self.provider(provider_id).builtin:
+            raise ValueError(f"built-in provider {provider_id!r} cannot be removed")
+        return self.updated(providers=[p for p in self.providers if p.id != provider_id])
+
+
+def default_config_dir() -> Path:
+    """Per-user config directory, e.g. ``~/.config/fireplay`` on Linux."""
+    return Path(platformdirs.user_config_dir("fireplay", appauthor=False))
+
+
+def _atomic_write(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that readers see the old file or the new one, never half.
+
+    The temporary file is created with mode 0600 in one step (never world-readable, even briefly)
+    and with O_EXCL so that a planted file or symlink cannot be written through.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, _PRIVATE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _keep_aside(path: Path) -> Path | None:
+    """Rename an unreadable file to ``<name>.bad-<timestamp>`` so that nothing is lost."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bad-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
+        counter += 1
+    try:
+        os.replace(path, target)
+    except OSError as exc:
+        logger.warning("could not move %s aside: %s", path, exc)
+        return None
+    return target
+
+
+def load_settings(config_dir: Path) -> AppSettings:
+    """Read ``settings.json`` from ``config_dir``; never raises.
+
+    A missing file gives defaults. A corrupt or invalid file also gives defaults: it is renamed to
+    ``settings.json.bad-<timestamp>`` and a warning is logged, so the user's data is kept.
+
+    Args:
+        config_dir: The config directory.
+
+    Returns:
+        The settings, with built-in providers added by newer versions filled in.
+    """
+    path = config_dir / SETTINGS_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return AppSettings()
+    except OSError as exc:
+        logger.warning("cannot read %s (%s); using default settings", path, exc)
+        return AppSettings()
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("the top level is not a JSON object")
+        return AppSettings.model_validate(data)
+    except ValidationError as exc:
+        problem = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or '(root)'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+    except ValueError as exc:  # includes json.JSONDecodeError and UnicodeDecodeError
+        problem = str(exc)
+    kept = _keep_aside(path)
+    logger.warning(
+        "settings file %s is invalid (%s); using defaults. The old file was kept as %s",
+        path,
+        problem,
+        kept if kept is not None else "is (it could not be renamed)",
+    )
+    return AppSettings()
+
+
+def save_settings(settings: AppSettings, config_dir: Path) -> None:
+    """Write ``settings.json`` atomically (mode 0600). It never contains an API key.
+
+    Raises:
+        OSError: When the file cannot be written; the previous file is then unchanged.
+    """
+    payload = json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    _atomic_write(config_dir / SETTINGS_FILE, payload.encode("utf-8"))
+
+
+def _mask(value: str) -> str:
+    # Short values would be mostly revealed by their last four characters.
+    return f"****{value[-4:]}" if len(value) >= 12 else "****"
+
+
+@dataclass(frozen=True, repr=False)
+class ResolvedKey:
+    """An API key and where it was found. Its repr and str show only the last four characters.
+
+    Attributes:
+        value: The key itself.
+        source: Where it came from.
+        detail: Keychain name, file path or environment variable name.
+    """
+
+    value: str
+    source: Literal["keychain", "file", "env"]
+    detail: str
+
+    @property
+    def masked(self) -> str:
+        """The key with all but its last four characters hidden."""
+        return _mask(self.value)
+
+    def __repr__(self) -> str:
+        """Show the origin and a masked key."""
+        return f"ResolvedKey(source={self.source!r}, detail={self.detail!r}, value={self.masked!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where `SecretStore.set` stored a key.
+
+    Attributes:
+        source: The OS keychain or the fallback file.
+        detail: Keychain name or file path.
+    """
+
+    source: Literal["keychain", "file"]
+    detail: str
+
+    def __str__(self) -> str:
+        """Human text for the UI."""
+        if self.source == "keychain":
+            return f"OS keychain ({self.detail})"
+        return f"{self.detail} (readable only by you)"
+
+
+# keyring is imported where it is used: importing it costs about 45 ms, and start-up on the
+# built-in engine never needs a key.
+
+
+def _usable(backend: KeyringBackend) -> bool:
+    from keyring.backends import chainer, fail, null
+
+    if isinstance(backend, fail.Keyring | null.Keyring):
+        return False
+    if isinstance(backend, chainer.ChainerBackend):
+        return any(_usable(child) for child in backend.backends)
+    return True
+
+
+def _label(backend: KeyringBackend) -> str:
+    from keyring.backends import chainer
+
+    if isinstance(backend, chainer.ChainerBackend):
+        return ", ".join(_label(child) for child in backend.backends if _usable(child))
+    # keyring names read "<module> <Class>", e.g. "SecretService Keyring" or "macOS Keyring".
+    return str(backend.name).split(" ", 1)[0]
+
+
+class SecretStore:
+    """API keys in the OS keychain, or in a private file when there is no keychain.
+
+    Lookup order is keychain, then the fallback file, then the provider's environment variable.
+    Keys are never logged, and exceptions and reprs never contain them.
+    """
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        backend: KeyringBackend | None = None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        """Create a store.
+
+        Args:
+            config_dir: Where the fallback ``secrets.json`` lives.
+            backend: Keyring backend to use; by default keyring's own choice, resolved on first use
+                (probing D-Bus or the OS keychain can take a moment, and start-up should not wait).
+            environ: Environment to read ``api_key_env`` variables from.
+        """
+        self._path = config_dir / SECRETS_FILE
+        self._backend = backend
+        self._environ = environ
+        self._keychain_failed = False
+
+    @property
+    def secrets_path(self) -> Path:
+        """The fallback file."""
+        return self._path
+
+    def _resolved_backend(self) -> KeyringBackend:
+        if self._backend is None:
+            import keyring
+
+            self._backend = keyring.get_keyring()
+        return self._backend
+
+    def _keychain(self) -> KeyringBackend | None:
+        if self._keychain_failed:
+            return None
+        backend = self._resolved_backend()
+        return backend if _usable(backend) else None
+
+    def _on_keychain_error(self, action: str, exc: Exception) -> None:
+        # Only the exception type: a backend's message is outside our control.
+        self._keychain_failed = True
+        logger.warning(
+            "the OS keychain failed to %s a key (%s); using %s from now on",
+            action,
+            type(exc).__name__,
+            self._path,
+        )
+
+    @property
+    def keychain_available(self) -> bool:
+        """Whether keys go to the OS keychain."""
+        return self._keychain() is not None
+
+    @property
+    def description(self) -> str:
+        """Where keys are stored, in words for the settings dialog."""
+        backend = self._keychain()
+        if backend is not None:
+            return f"OS keychain ({_label(backend)})"
+        return f"No OS keychain found: keys are saved in {self._path} (readable only by you)"
+
+    def get(self, provider: ProviderProfile) -> ResolvedKey | None:
+        """Find the key for ``provider``: keychain, then the fallback file, then its env var."""
+        backend = self._keychain()
+        if backend is not None:
+            try:
+                value = backend.get_password(KEYRING_SERVICE, provider.id)
+            except Exception as exc:  # any backend failure means "no keychain"
+                self._on_keychain_error("read", exc)
+            else:
+                if value:
+                    return ResolvedKey(value, "keychain", _label(backend))
+        value = self._read_file().get(provider.id)
+        if value:
+            return ResolvedKey(value, "file", str(self._path))
+        if provider.api_key_env:
+            value = self._environ.get(provider.api_key_env, "").strip()
+            if value:
+                return ResolvedKey(value, "env", provider.api_key_env)
+        return None
+
+    def set(self, provider_id: str, api_key: str) -> KeyLocation:
+        """Store the key for a provider, in the keychain when possible.
+
+        Surrounding whitespace (a pasted newline) is dropped.
+
+        Raises:
+            ValueError: When the id is invalid or the key is empty or spans lines.
+            OSError: When the fallback file cannot be written.
+        """
+        if not _PROVIDER_ID.match(provider_id):
+            raise ValueError(f"invalid provider id: {provider_id!r}")
+        key = api_key.strip()
+        if not key:
+            raise ValueError("the API key is empty")
+        if any(char in key for char in "\r\n\0"):
+            raise ValueError("the API key must be a single line")
+        backend = self._keychain()
+        if backend is not None:
+            try:
+                backend.set_password(KEYRING_SERVICE, provider_id, key)
+            except Exception as exc:  # any backend failure means "no keychain"
+                self._on_keychain_error("save", exc)
+            else:
+                # An older copy in the file would come back after a later delete from the keychain.
+                self._remove_from_file(provider_id)
+                return KeyLocation("keychain", _label(backend))
+        keys = self._read_file(keep_bad=True)
+        keys[provider_id] = key
+        self._write_file(keys)
+        return KeyLocation("file", str(self._path))
+
+    def delete(self, provider_id: str) -> None:
+        """Forget the stored key for a provider (keychain and file).
+
+        An environment variable cannot be removed from here; `get` still finds it.
+
+        Raises:
+            OSError: When the fallback file cannot be rewritten.
+        """
+        from keyring.errors import PasswordDeleteError
+
+        backend = self._resolved_backend()
+        if _usable(backend):
+            # Tried even after a keychain error: a key from a previous session may be there.
+            try:
+                backend.delete_password(KEYRING_SERVICE, provider_id)
+            except PasswordDeleteError:
+                pass  # nothing stored
+            except Exception as exc:  # any backend failure means "no keychain"
+                self._on_keychain_error("delete", exc)
+        self._remove_from_file(provider_id)
+
+    def _read_file(self, *, keep_bad: bool = False) -> dict[str, str]:
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            logger.warning("cannot read %s (%s); ignoring it", self._path, type(exc).__name__)
+            return {}
+        self._tighten_mode()
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        keys = data.get("keys") if isinstance(data, dict) else None
+        if not isinstance(keys, dict):
+            # No details: the text of a broken secrets file may contain keys.
+            logger.warning("%s is not a valid secrets file; ignoring it", self._path)
+            if keep_bad:
+                _keep_aside(self._path)
+            return {}
+        return {k: v for k, v in keys.items() if isinstance(k, str) and isinstance(v, str) and v}
+
+    def _tighten_mode(self) -> None:
+        if os.name != "posix":
+            return
+        with contextlib.suppress(OSError):
+            mode = self._path.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(self._path, _PRIVATE_MODE)
+                logger.warning("%s was readable by others; made it private (0600)", self._path)
+
+    def _write_file(self, keys: dict[str, str]) -> None:
+        if not keys:
+            with contextlib.suppress(FileNotFoundError):
+                self._path.unlink()
+            return
+        payload = json.dumps({"version": 1, "keys": keys}, indent=2) + "\n"
+        _atomic_write(self._path, payload.encode("utf-8"))
+
+    def _remove_from_file(self, provider_id: str) -> None:
+        keys = self._read_file()
+        if provider_id in keys:
+            del keys[provider_id]
+            self._write_file(keys)

@@ -1,0 +1,671 @@
+"""Settings persistence, provider profiles and API-key storage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import ClassVar
+
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail
+from pydantic import ValidationError
+
+from app import settings as settings_module
+from app.settings import (
+    BUILTIN_PROVIDER_IDS,
+    KEYRING_SERVICE,
+    AppSettings,
+    ChatDefaults,
+    KeyLocation,
+    ProviderProfile,
+    ResolvedKey,
+    SecretStore,
+    WindowState,
+    default_config_dir,
+    load_settings,
+    save_settings,
+)
+
+FW_KEY = "fw_live_0123456789abcdefWXYZ"
+OTHER_KEY = "sk-test-9876543210zyxwvuTSRQ"
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+
+
+class MemoryKeyring(KeyringBackend):
+    """An OS keychain stand-in that keeps passwords in a dict."""
+
+    # keyring registers every subclass for auto-discovery; never let it pick a test backend.
+    viable = False
+    priority = 1
+    name = "Memory"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.store.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keychain that exists but fails on use (e.g. the user dismissed the unlock prompt)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("locked")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked("locked")
+
+
+class EmptyChainer(chainer.ChainerBackend):
+    """keyring's chainer when no backend was found."""
+
+    viable = False
+    backends: ClassVar[list[KeyringBackend]] = []
+
+
+def _fireworks() -> ProviderProfile:
+    return AppSettings().provider("fireworks")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def test_defaults_list_every_builtin_provider_with_local_active() -> None:
+    settings = AppSettings()
+
+    assert [p.id for p in settings.providers] == [
+        "local",
+        "fireworks",
+        "openai",
+        "together",
+        "groq",
+        "openrouter",
+        "deepseek",
+        "ollama",
+        "lmstudio",
+        "vllm",
+        "llamacpp",
+    ]
+    assert list(BUILTIN_PROVIDER_IDS) == [p.id for p in settings.providers]
+    assert all(p.builtin for p in settings.providers)
+    assert settings.active_provider == "local"
+    assert settings.active.base_url == ""
+    assert settings.active_model is None
+    assert settings.chat == ChatDefaults()
+    assert settings.window == WindowState(geometry=None, current_tab="chat")
+    assert settings.local_model_files == []
+
+
+def test_builtin_profiles_carry_keys_urls_and_listing_style() -> None:
+    settings = AppSettings()
+    env = {p.id: p.api_key_env for p in settings.providers}
+
+    assert env == {
+        "local": None,
+        "fireworks": "FIREWORKS_API_KEY",
+        "openai": "OPENAI_API_KEY",
+        "together": "TOGETHER_API_KEY",
+        "groq": "GROQ_API_KEY",
+        "openrouter": "OPENROUTER_API_KEY",
+        "deepseek": "DEEPSEEK_API_KEY",
+        "ollama": None,
+        "lmstudio": None,
+        "vllm": None,
+        "llamacpp": None,
+    }
+    assert {p.id for p in settings.providers if not p.requires_key} == {
+        "local",
+        "ollama",
+        "lmstudio",
+        "vllm",
+        "llamacpp",
+    }
+    fireworks = settings.provider("fireworks")
+    assert fireworks.base_url == "https://api.fireworks.ai/inference/v1"
+    assert fireworks.model_listing == "fireworks"
+    assert settings.provider("openai").model_listing == "openai"
+    assert fireworks.model_base_urls == {
+        "whisper-v3": "https://audio-prod.api.fireworks.ai/v1",
+        "whisper-v3-turbo": "https://audio-turbo.api.fireworks.ai/v1",
+    }
+
+
+def test_base_url_for_uses_per_model_override_in_either_id_form() -> None:
+    fireworks = _fireworks()
+
+    assert fireworks.base_url_for("whisper-v3-turbo") == "https://audio-turbo.api.fireworks.ai/v1"
+    assert (
+        fireworks.base_url_for("accounts/fireworks/models/whisper-v3")
+        == "https://audio-prod.api.fireworks.ai/v1"
+    )
+    assert fireworks.base_url_for("accounts/fireworks/models/gpt-oss-120b") == fireworks.base_url
+
+
+def test_unknown_provider_raises_key_error() -> None:
+    with pytest.raises(KeyError):
+        AppSettings().provider("nope")
+
+
+def test_settings_are_immutable() -> None:
+    settings = AppSettings()
+
+    with pytest.raises(ValidationError):
+        settings.active_provider = "openai"
+
+
+def test_updated_returns_a_validated_copy() -> None:
+    settings = AppSettings()
+
+    changed = settings.updated(active_provider="openai", active_model="gpt-4o")
+
+    assert (changed.active_provider, changed.active_model) == ("openai", "gpt-4o")
+    assert settings.active_provider == "local"
+    with pytest.raises(ValidationError):
+        settings.updated(window={"geometry": 5})
+
+
+def test_round_trip_in_tmp_dir(tmp_path: Path) -> None:
+    settings, custom = AppSettings().with_custom_provider("Box", "http://10.0.0.2:8000/v1")
+    settings = settings.updated(
+        active_provider=custom.id,
+        active_model="qwen",
+        chat=ChatDefaults(system_prompt="Be brief.", params={"temperature": 0.2, "top_k": 40}),
+        window=WindowState(geometry="AdnQywADAAA=", current_tab="audio"),
+        local_model_files=["/models/a.gguf"],
+    )
+
+    save_settings(settings, tmp_path)
+    loaded = load_settings(tmp_path)
+
+    assert loaded == settings
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+
+
+@posix_only
+def test_saved_settings_are_private(tmp_path: Path) -> None:
+    save_settings(AppSettings(), tmp_path)
+
+    assert _mode(tmp_path / "settings.json") == 0o600
+
+
+def test_save_creates_missing_config_dir(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er"
+
+    save_settings(AppSettings(), target)
+
+    assert load_settings(target) == AppSettings()
+
+
+def test_missing_file_gives_defaults_and_creates_nothing(tmp_path: Path) -> None:
+    assert load_settings(tmp_path) == AppSettings()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"\xff\xfe\x00garbage",
+        b"[1, 2, 3]",
+        b'{"providers": "everything"}',
+        b'{"providers": [{"id": "custom-x", "name": "X", "base_url": "ftp://x"}]}',
+        b'{"window": {"geometry": 17}}',
+    ],
+    ids=["not-json", "not-utf8", "not-an-object", "wrong-type", "bad-url", "bad-nested"],
+)
+def test_corrupt_or_invalid_file_is_kept_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes
+) -> None:
+    (tmp_path / "settings.json").write_bytes(content)
+
+    with caplog.at_level(logging.WARNING, logger="app.settings"):
+        settings = load_settings(tmp_path)
+
+    assert settings == AppSettings()
+    kept = list(tmp_path.glob("settings.json.bad-*"))
+    assert len(kept) == 1
+    assert kept[0].read_bytes() == content
+    assert not (tmp_path / "settings.json").exists()
+    assert any(kept[0].name in record.getMessage() for record in caplog.records)
+
+
+def test_second_corrupt_file_in_same_second_gets_its_own_name(tmp_path: Path) -> None:
+    for content in (b"{one", b"{two"):
+        (tmp_path / "settings.json").write_bytes(content)
+        load_settings(tmp_path)
+
+    kept = sorted(p.read_bytes() for p in tmp_path.glob("settings.json.bad-*"))
+    assert kept == [b"{one", b"{two"]
+
+
+def test_upgrade_adds_new_builtins_and_keeps_user_data(tmp_path: Path) -> None:
+    old = {
+        "schema_version": 1,
+        "a_key_from_the_future": {"x": 1},
+        "providers": [
+            {
+                "id": "fireworks",
+                "name": "An old name",
+                "base_url": "https://proxy.example.com/v1/",
+                "api_key_env": "OLD_VAR",
+                "requires_key": False,
+                "model_base_urls": {"whisper-v3": "https://audio.example.com/v1"},
+                "builtin": True,
+            },
+            {
+                "id": "custom-box",
+                "name": "Box",
+                "base_url": "http://10.0.0.2/v1",
+                "requires_key": False,
+                "builtin": True,
+            },
+            {"id": "local", "name": "Local", "base_url": "", "requires_key": False},
+        ],
+        "active_provider": "custom-box",
+        "chat": {"system_prompt": "Hi", "params": {"temperature": 0.1}, "unknown": 1},
+    }
+    (tmp_path / "settings.json").write_text(json.dumps(old))
+
+    settings = load_settings(tmp_path)
+
+    assert [p.id for p in settings.providers] == [*BUILTIN_PROVIDER_IDS, "custom-box"]
+    fireworks = settings.provider("fireworks")
+    assert fireworks.base_url == "https://proxy.example.com/v1"  # user edit kept
+    assert fireworks.name == "Fireworks AI"  # shipped metadata wins
+    assert fireworks.api_key_env == "FIREWORKS_API_KEY"
+    assert fireworks.requires_key is True
+    assert fireworks.model_base_urls == {
+        "whisper-v3": "https://audio.example.com/v1",
+        "whisper-v3-turbo": "https://audio-turbo.api.fireworks.ai/v1",
+    }
+    custom = settings.provider("custom-box")
+    assert custom.builtin is False  # a file cannot make a custom provider undeletable
+    assert settings.active_provider == "custom-box"
+    assert settings.chat == ChatDefaults(system_prompt="Hi", params={"temperature": 0.1})
+    assert not list(tmp_path.glob("*.bad-*"))
+
+
+def test_unknown_active_provider_falls_back_to_local(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text('{"active_provider": "gone", "active_model": "m"}')
+
+    settings = load_settings(tmp_path)
+
+    assert settings.active_provider == "local"
+    assert settings.active_model == "m"
+
+
+def test_duplicate_custom_ids_are_invalid() -> None:
+    entry = {"id": "custom-a", "name": "A", "base_url": "http://a.example", "requires_key": True}
+
+    with pytest.raises(ValidationError, match="duplicate"):
+        AppSettings.model_validate({"providers": [entry, entry]})
+
+
+def test_only_local_may_have_an_empty_url() -> None:
+    with pytest.raises(ValidationError, match="needs a base URL"):
+        ProviderProfile(id="custom-a", name="A", base_url="  ", requires_key=False)
+
+
+def test_with_custom_provider_adds_a_copy() -> None:
+    settings = AppSettings()
+
+    changed, profile = settings.with_custom_provider(
+        "  My vLLM Box!  ", " http://192.168.1.20:8000/v1/ "
+    )
+
+    assert profile.id == "custom-my-vllm-box"
+    assert profile.name == "My vLLM Box!"
+    assert profile.base_url == "http://192.168.1.20:8000/v1"
+    assert profile.builtin is False
+    assert profile.api_key_env is None
+    assert profile.requires_key is True  # not loopback: assume a key is needed
+    assert changed.providers[-1] == profile
+    assert changed.provider(profile.id) == profile
+    assert len(settings.providers) == len(BUILTIN_PROVIDER_IDS)  # original untouched
+
+
+def test_custom_provider_ids_stay_unique_and_loopback_needs_no_key() -> None:
+    settings, first = AppSettings().with_custom_provider("Box", "http://127.0.0.1:9000/v1")
+    settings, second = settings.with_custom_provider("box", "http://localhost:9001")
+    settings, third = settings.with_custom_provider("本地", "http://[::1]:9002/v1")
+
+    assert (first.id, second.id, third.id) == ("custom-box", "custom-box-2", "custom-provider")
+    assert not first.requires_key and not second.requires_key and not third.requires_key
+    _, explicit = settings.with_custom_provider("Proxy", "http://127.0.0.1:1", requires_key=True)
+    assert explicit.requires_key
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [("", "http://x.example"), ("X", "ftp://x.example"), ("X", "not a url"), ("X", "")],
+)
+def test_custom_provider_rejects_bad_input(name: str, url: str) -> None:
+    with pytest.raises(ValidationError):
+        AppSettings().with_custom_provider(name, url)
+
+
+def test_without_provider_removes_custom_and_resets_active() -> None:
+    settings, profile = AppSettings().with_custom_provider("Box", "http://10.0.0.2/v1")
+    settings = settings.updated(active_provider=profile.id)
+
+    removed = settings.without_provider(profile.id)
+
+    assert profile.id not in [p.id for p in removed.providers]
+    assert removed.active_provider == "local"
+    with pytest.raises(ValueError, match="cannot be removed"):
+        removed.without_provider("fireworks")
+    with pytest.raises(KeyError):
+        removed.without_provider(profile.id)
+
+
+def test_with_provider_edits_a_builtin_url_but_not_its_identity() -> None:
+    settings = AppSettings()
+    edited = _fireworks().model_copy(
+        update={"base_url": "https://gateway.example.com/v1", "name": "Mine", "builtin": False}
+    )
+
+    changed = settings.with_provider(edited)
+
+    fireworks = changed.provider("fireworks")
+    assert fireworks.base_url == "https://gateway.example.com/v1"
+    assert fireworks.name == "Fireworks AI"
+    assert fireworks.builtin is True
+    assert [p.id for p in changed.providers] == [p.id for p in settings.providers]
+
+
+def test_default_config_dir_is_per_user() -> None:
+    path = default_config_dir()
+
+    assert path.is_absolute()
+    assert path.name == "fireplay"
+
+
+def test_settings_never_store_keys(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text(
+        json.dumps(
+            {
+                "providers": [
+                    {
+                        "id": "custom-a",
+                        "name": "A",
+                        "base_url": "http://a.example",
+                        "requires_key": True,
+                        "api_key": FW_KEY,
+                    }
+                ]
+            }
+        )
+    )
+    store = SecretStore(tmp_path, backend=fail.Keyring(), environ={})
+    store.set("fireworks", OTHER_KEY)
+
+    save_settings(load_settings(tmp_path), tmp_path)
+
+    text = (tmp_path / "settings.json").read_text()
+    assert FW_KEY not in text
+    assert OTHER_KEY not in text
+    assert '"api_key"' not in text
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def test_keychain_backend_stores_and_finds_keys(tmp_path: Path) -> None:
+    backend = MemoryKeyring()
+    store = SecretStore(tmp_path, backend=backend, environ={})
+
+    location = store.set("fireworks", FW_KEY)
+    found = store.get(_fireworks())
+
+    assert location == KeyLocation("keychain", "Memory")
+    assert str(location) == "OS keychain (Memory)"
+    assert backend.store == {(KEYRING_SERVICE, "fireworks"): FW_KEY}
+    assert found == ResolvedKey(FW_KEY, "keychain", "Memory")
+    assert store.keychain_available
+    assert store.description == "OS keychain (Memory)"
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_default_backend_is_resolved_lazily(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = MemoryKeyring()
+    calls: list[int] = []
+
+    def fake_get_keyring() -> KeyringBackend:
+        calls.append(1)
+        return backend
+
+    monkeypatch.setattr(keyring, "get_keyring", fake_get_keyring)
+    store = SecretStore(tmp_path, environ={})
+    assert calls == []
+
+    store.set("openai", OTHER_KEY)
+    store.get(AppSettings().provider("openai"))
+
+    assert calls == [1]
+    assert backend.store[(KEYRING_SERVICE, "openai")] == OTHER_KEY
+
+
+@pytest.mark.parametrize(
+    "backend", [fail.Keyring(), EmptyChainer()], ids=["fail-backend", "empty-chainer"]
+)
+def test_without_keychain_keys_go_to_a_private_file(
+    tmp_path: Path, backend: KeyringBackend
+) -> None:
+    store = SecretStore(tmp_path / "cfg", backend=backend, environ={})
+    secrets_path = tmp_path / "cfg" / "secrets.json"
+
+    location = store.set("fireworks", FW_KEY)
+
+    assert not store.keychain_available
+    assert store.description == (
+        f"No OS keychain found: keys are saved in {secrets_path} (readable only by you)"
+    )
+    assert location == KeyLocation("file", str(secrets_path))
+    assert str(location) == f"{secrets_path} (readable only by you)"
+    assert store.get(_fireworks()) == ResolvedKey(FW_KEY, "file", str(secrets_path))
+    assert json.loads(secrets_path.read_text()) == {"version": 1, "keys": {"fireworks": FW_KEY}}
+    if os.name == "posix":
+        assert _mode(secrets_path) == 0o600
+
+
+@posix_only
+def test_secrets_file_is_created_private_even_with_a_permissive_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+    modes: list[int] = []
+
+    def spy_open(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        modes.append(mode)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(settings_module.os, "open", spy_open)
+    old_umask = os.umask(0)
+    try:
+        SecretStore(tmp_path, backend=fail.Keyring(), environ={}).set("groq", OTHER_KEY)
+    finally:
+        os.umask(old_umask)
+
+    assert modes == [0o600]  # created with its final mode, then renamed into place
+    assert _mode(tmp_path / "secrets.json") == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secrets.json"]
+
+
+@posix_only
+def test_loose_secrets_file_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(json.dumps({"version": 1, "keys": {"fireworks": FW_KEY}}))
+    path.chmod(0o644)
+
+    with caplog.at_level(logging.WARNING, logger="app.settings"):
+        found = SecretStore(tmp_path, backend=fail.Keyring(), environ={}).get(_fireworks())
+
+    assert found is not None and found.value == FW_KEY
+    assert _mode(path) == 0o600
+    assert FW_KEY not in caplog.text
+
+
+def test_keychain_error_falls_back_to_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SecretStore(tmp_path, backend=LockedKeyring(), environ={})
+    available_before_use = store.keychain_available
+
+    with caplog.at_level(logging.WARNING, logger="app.settings"):
+        location = store.set("fireworks", FW_KEY)
+        found = store.get(_fireworks())
+
+    assert available_before_use
+    assert location.source == "file"
+    assert found is not None and found.source == "file"
+    assert not store.keychain_available
+    assert store.description.startswith("No OS keychain found")
+    assert "KeyringLocked" in caplog.text
+    assert FW_KEY not in caplog.text
+
+
+def test_lookup_order_is_keychain_then_file_then_env(tmp_path: Path) -> None:
+    environ = {"FIREWORKS_API_KEY": "fw-from-the-environment-0001"}
+    fireworks = _fireworks()
+
+    env_only = SecretStore(tmp_path / "a", backend=MemoryKeyring(), environ=environ)
+    assert env_only.get(fireworks) == ResolvedKey(
+        "fw-from-the-environment-0001", "env", "FIREWORKS_API_KEY"
+    )
+
+    file_dir = tmp_path / "b"
+    SecretStore(file_dir, backend=fail.Keyring(), environ={}).set("fireworks", "fw-from-file")
+    file_first = SecretStore(file_dir, backend=MemoryKeyring(), environ=environ)
+    resolved = file_first.get(fireworks)
+    assert resolved is not None and (resolved.source, resolved.value) == ("file", "fw-from-file")
+
+    keychain = MemoryKeyring()
+    keychain.set_password(KEYRING_SERVICE, "fireworks", "fw-from-keychain")
+    keychain_first = SecretStore(file_dir, backend=keychain, environ=environ)
+    resolved = keychain_first.get(fireworks)
+    assert resolved is not None and (resolved.source, resolved.value) == (
+        "keychain",
+        "fw-from-keychain",
+    )
+
+
+def test_blank_env_var_and_keyless_providers_resolve_to_none(tmp_path: Path) -> None:
+    store = SecretStore(tmp_path, backend=fail.Keyring(), environ={"FIREWORKS_API_KEY": "  "})
+
+    assert store.get(_fireworks()) is None
+    assert store.get(AppSettings().provider("ollama")) is None
+
+
+def test_set_strips_and_validates(tmp_path: Path) -> None:
+    store = SecretStore(tmp_path, backend=MemoryKeyring(), environ={})
+
+    store.set("fireworks", f"  {FW_KEY}\n")
+    found = store.get(_fireworks())
+    assert found is not None and found.value == FW_KEY
+
+    for bad in ("", "   \n", "first-line\nsecond-line"):
+        with pytest.raises(ValueError) as info:
+            store.set("fireworks", bad)
+        assert "second-line" not in str(info.value)
+    with pytest.raises(ValueError, match="invalid provider id"):
+        store.set("Bad Id", FW_KEY)
+
+
+def test_saving_to_keychain_removes_a_stale_file_copy(tmp_path: Path) -> None:
+    SecretStore(tmp_path, backend=fail.Keyring(), environ={}).set("fireworks", "fw-old-file-key")
+    SecretStore(tmp_path, backend=fail.Keyring(), environ={}).set("groq", "gsk-file-key")
+    backend = MemoryKeyring()
+    store = SecretStore(tmp_path, backend=backend, environ={})
+
+    store.set("fireworks", FW_KEY)
+    store.delete("fireworks")
+
+    assert store.get(_fireworks()) is None
+    remaining = json.loads((tmp_path / "secrets.json").read_text())["keys"]
+    assert remaining == {"groq": "gsk-file-key"}
+
+
+def test_delete_forgets_stored_keys_but_not_the_environment(tmp_path: Path) -> None:
+    backend = MemoryKeyring()
+    environ = {"FIREWORKS_API_KEY": "fw-from-the-environment-0001"}
+    SecretStore(tmp_path, backend=fail.Keyring(), environ={}).set("fireworks", "fw-file-key")
+    backend.set_password(KEYRING_SERVICE, "fireworks", FW_KEY)
+    store = SecretStore(tmp_path, backend=backend, environ=environ)
+
+    store.delete("fireworks")
+    store.delete("fireworks")  # nothing left: still fine
+
+    assert backend.store == {}
+    assert not (tmp_path / "secrets.json").exists()  # the last key went with the file
+    resolved = store.get(_fireworks())
+    assert resolved is not None and resolved.source == "env"
+
+
+def test_corrupt_secrets_file_is_ignored_then_kept_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"keys": ["' + FW_KEY)
+    store = SecretStore(tmp_path, backend=fail.Keyring(), environ={})
+
+    with caplog.at_level(logging.WARNING, logger="app.settings"):
+        assert store.get(_fireworks()) is None
+        store.set("groq", OTHER_KEY)
+
+    assert json.loads(path.read_text())["keys"] == {"groq": OTHER_KEY}
+    kept = list(tmp_path.glob("secrets.json.bad-*"))
+    assert len(kept) == 1 and FW_KEY in kept[0].read_text()
+    assert FW_KEY not in caplog.text
+
+
+def test_resolved_key_never_shows_the_key() -> None:
+    key = ResolvedKey(FW_KEY, "env", "FIREWORKS_API_KEY")
+
+    expected = "ResolvedKey(source='env', detail='FIREWORKS_API_KEY', value='****WXYZ')"
+    assert repr(key) == expected
+    assert str(key) == expected
+    assert f"{key}" == expected
+    assert FW_KEY not in repr([key]) and FW_KEY not in str({"k": key})
+    assert key.masked == "****WXYZ"
+    assert ResolvedKey("short-key", "file", "x").masked == "****"
+
+
+def test_no_key_reaches_logs_or_errors(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = SecretStore(tmp_path, backend=LockedKeyring(), environ={"GROQ_API_KEY": OTHER_KEY})
+    errors: list[str] = []
+
+    store.set("fireworks", FW_KEY)
+    store.get(_fireworks())
+    store.get(AppSettings().provider("groq"))
+    store.delete("fireworks")
+    for bad_id in ("Bad Id", "x y"):
+        try:
+            store.set(bad_id, FW_KEY)
+        except ValueError as exc:
+            errors.append(str(exc))
+
+    assert len(errors) == 2
+    assert all(FW_KEY not in message for message in errors)
+    assert FW_KEY not in caplog.text and OTHER_KEY not in caplog.text
