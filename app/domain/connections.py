@@ -1,0 +1,140 @@
+"""One shared HTTP client per provider, created on first use and rebuilt when its settings change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from app.client import AsyncClient, FireplayError
+from app.domain.catalog import load_catalog
+
+if TYPE_CHECKING:
+    from app.engine.process import EngineProcess
+    from app.settings import AppSettings, ProviderProfile, SecretStore
+
+__all__ = ["Connections", "ModelList", "ProviderUnavailableError"]
+
+log = logging.getLogger(__name__)
+
+LOCAL_PROVIDER_ID = "local"
+
+
+class ProviderUnavailableError(FireplayError):
+    """The provider cannot be used as configured (no key, no URL, engine not installed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelList:
+    """Model ids offered for a provider and where they came from."""
+
+    ids: list[str]
+    source: str
+    warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    fingerprint: tuple[object, ...]
+    client: AsyncClient
+
+
+class Connections:
+    """Hands out one :class:`AsyncClient` per provider profile.
+
+    The client is rebuilt when the profile's URL or key changes, so an edited key takes effect on
+    the next request without restarting.
+    """
+
+    def __init__(
+        self,
+        settings: Callable[[], AppSettings],
+        secrets: SecretStore,
+        engine: EngineProcess | None = None,
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._engine = engine
+        self._clients: dict[str, _Entry] = {}
+
+    @property
+    def engine(self) -> EngineProcess | None:
+        """The embedded engine's supervisor, if this app has one."""
+        return self._engine
+
+    async def client(self, provider_id: str) -> AsyncClient:
+        """Return the client for ``provider_id``, starting the embedded engine if that is the provider.
+
+        Raises:
+            ProviderUnavailableError: the provider is misconfigured or its engine cannot start.
+        """
+        profile = self._settings().provider(provider_id)
+        base_url = await self._base_url(profile)
+        resolved = self._secrets.get(profile)
+        if profile.requires_key and resolved is None:
+            hint = f" or set {profile.api_key_env}" if profile.api_key_env else ""
+            raise ProviderUnavailableError(
+                f"{profile.name} needs an API key: add it in Settings{hint}."
+            )
+        api_key = resolved.value if resolved else None
+        fingerprint = (base_url, api_key, tuple(sorted(profile.model_base_urls.items())))
+        entry = self._clients.get(provider_id)
+        if entry is not None and entry.fingerprint == fingerprint:
+            return entry.client
+        if entry is not None:
+            await entry.client.aclose()
+        client = AsyncClient(
+            base_url=base_url, api_key=api_key, model_base_urls=dict(profile.model_base_urls)
+        )
+        self._clients[provider_id] = _Entry(fingerprint, client)
+        return client
+
+    async def list_models(self, provider_id: str) -> ModelList:
+        """Models the provider offers, falling back to the shipped catalog when it cannot say."""
+        profile = self._settings().provider(provider_id)
+        try:
+            client = await self.client(provider_id)
+            if profile.model_listing == "fireworks":
+                records = await client.models.list_fireworks()
+                ids = sorted(record.name for record in records)
+            else:
+                page = await client.models.list()
+                ids = sorted(model.id for model in page.data)
+            return ModelList(ids, f"from {profile.name}")
+        except FireplayError as error:
+            fallback = self._catalog_models(profile)
+            if not fallback:
+                raise
+            return ModelList(fallback, "from the offline catalog", warning=str(error))
+
+    async def aclose(self) -> None:
+        """Close every client and stop the embedded engine."""
+        entries, self._clients = list(self._clients.values()), {}
+        for entry in entries:
+            await entry.client.aclose()
+        if self._engine is not None:
+            await self._engine.stop()
+
+    async def _base_url(self, profile: ProviderProfile) -> str:
+        if profile.id != LOCAL_PROVIDER_ID:
+            if not profile.base_url:
+                raise ProviderUnavailableError(f"{profile.name} has no base URL: set it in Settings.")
+            return profile.base_url
+        if self._engine is None:
+            raise ProviderUnavailableError("The built-in engine is not available in this build.")
+        from app.engine.process import install_command, missing_engine_dependencies
+
+        missing = missing_engine_dependencies()
+        if missing:
+            raise ProviderUnavailableError(
+                "The built-in engine needs " + ", ".join(missing) + ". Install them with: "
+                + install_command()
+            )
+        return await self._engine.ensure_running()
+
+    @staticmethod
+    def _catalog_models(profile: ProviderProfile) -> list[str]:
+        if profile.id != "fireworks":
+            return []
+        return [info.id for info in load_catalog().models(kind="chat")]
