@@ -1,0 +1,22 @@
+"""What every presenter may use: the task runner, the settings and the provider connections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.domain.connections import Connections
+    from app.presenters.settings import SettingsPresenter
+    from app.runtime import AsyncRunner
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The application's shared services, built once by ``app.main``."""
+
+    runner: AsyncRunner
+    settings: SettingsPresenter
+    connections: Connections

@@ -1,0 +1,156 @@
+"""Settings and API keys as the UI edits them; the only writer of settings.json and the keychain."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from pydantic import ValidationError
+
+from app.settings import AppSettings, ProviderProfile, SecretStore, save_settings
+
+__all__ = ["SettingsPresenter"]
+
+log = logging.getLogger(__name__)
+
+_SOURCE_TEXT = {
+    "keychain": "Stored in the OS keychain",
+    "file": "Stored in {detail}",
+    "env": "From the environment variable {detail}",
+}
+
+
+class SettingsPresenter(QObject):
+    """Holds the current :class:`AppSettings`, saves every change, and manages API keys.
+
+    Signals:
+        settings_changed(): settings were replaced and saved.
+        providers_changed(): a provider was added, removed, edited, or its key changed.
+    """
+
+    settings_changed = Signal()
+    providers_changed = Signal()
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        config_dir: Path,
+        secrets: SecretStore,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._config_dir = config_dir
+        self._secrets = secrets
+
+    @property
+    def settings(self) -> AppSettings:
+        """The current settings (treat as read-only; change them through this presenter)."""
+        return self._settings
+
+    @property
+    def config_dir(self) -> Path:
+        """Folder holding settings.json (and the key file where no keychain exists)."""
+        return self._config_dir
+
+    @property
+    def secrets_description(self) -> str:
+        """Where API keys are kept, in words for the user."""
+        return self._secrets.description
+
+    def key_status(self, provider_id: str) -> str:
+        """Where this provider's key comes from, without revealing it."""
+        profile = self._settings.provider(provider_id)
+        resolved = self._secrets.get(profile)
+        if resolved is None:
+            if not profile.requires_key:
+                return "Not needed"
+            hint = f" (or set {profile.api_key_env})" if profile.api_key_env else ""
+            return "Not set" + hint
+        return _SOURCE_TEXT[resolved.source].format(detail=resolved.detail)
+
+    def has_key(self, provider_id: str) -> bool:
+        """Whether a key is available for this provider from any source."""
+        return self._secrets.get(self._settings.provider(provider_id)) is not None
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def update_chat(self, **changes: Any) -> None:
+        """Remember Chat defaults such as ``system_prompt`` or ``params``."""
+        chat = self._settings.chat.model_dump() | changes
+        self._replace(self._settings.updated(chat=chat))
+
+    def update_target(self, provider_id: str, model: str | None) -> None:
+        """Remember the provider and model last used."""
+        self._replace(self._settings.updated(active_provider=provider_id, active_model=model or None))
+
+    def update_window(self, **changes: Any) -> None:
+        """Remember window geometry or the current tab."""
+        window = self._settings.window.model_dump() | changes
+        self._replace(self._settings.updated(window=window))
+
+    def update_provider(self, provider_id: str, **changes: Any) -> str | None:
+        """Change fields of a provider profile (name, base URL, default model, ...).
+
+        Returns:
+            None on success, else why the change was refused (e.g. not an http(s) URL).
+        """
+        current = self._settings.provider(provider_id)
+        try:
+            profile = ProviderProfile.model_validate(current.model_dump() | changes)
+            settings = self._settings.with_provider(profile)
+        except ValidationError as error:
+            return _first_problem(error)
+        self._replace(settings)
+        self.providers_changed.emit()
+        return None
+
+    def add_custom_provider(self, name: str, base_url: str) -> str:
+        """Add an OpenAI-compatible endpoint and return its id.
+
+        Raises:
+            ValueError: the name is empty or the URL is not http(s), with a readable message.
+        """
+        try:
+            settings, profile = self._settings.with_custom_provider(
+                name.strip() or base_url, base_url
+            )
+        except ValidationError as error:
+            raise ValueError(_first_problem(error)) from None
+        self._replace(settings)
+        self.providers_changed.emit()
+        return profile.id
+
+    def remove_provider(self, provider_id: str) -> None:
+        """Remove a custom provider and its stored key; built-in ones cannot be removed."""
+        settings = self._settings.without_provider(provider_id)
+        self._secrets.delete(provider_id)
+        self._replace(settings)
+        self.providers_changed.emit()
+
+    def set_api_key(self, provider_id: str, api_key: str) -> str:
+        """Store a key (keychain, else the private key file) and say where it went."""
+        location = self._secrets.set(provider_id, api_key.strip())
+        self.providers_changed.emit()
+        return str(location)
+
+    def delete_api_key(self, provider_id: str) -> None:
+        """Forget the stored key (an environment variable still applies)."""
+        self._secrets.delete(provider_id)
+        self.providers_changed.emit()
+
+    def _replace(self, settings: AppSettings) -> None:
+        self._settings = settings
+        try:
+            save_settings(settings, self._config_dir)
+        except OSError as error:
+            log.warning("could not save settings to %s: %s", self._config_dir, error)
+        self.settings_changed.emit()
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    return str(problem["msg"]).removeprefix("Value error, ")

@@ -1,0 +1,56 @@
+"""Shared test set-up: headless Qt, no real keychain, no API keys from the developer's shell."""
+
+from __future__ import annotations
+
+import os
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+os.environ.setdefault("PYTEST_QT_API", "pyside6")
+
+pytest_plugins = ["tests.fake_server"]
+
+KEY_VARIABLES = (
+    "FIREWORKS_API_KEY",
+    "OPENAI_API_KEY",
+    "TOGETHER_API_KEY",
+    "GROQ_API_KEY",
+    "OPENROUTER_API_KEY",
+    "DEEPSEEK_API_KEY",
+)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keychain that lives in memory, so tests never read or write the real one."""
+
+    priority = 1  # type: ignore[assignment]
+    viable = False  # never chosen by keyring on its own; tests install it explicitly
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.passwords.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
+    """Every test gets an empty in-memory keychain and a shell without API keys."""
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    for name in KEY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    yield backend
+    keyring.set_keyring(previous)

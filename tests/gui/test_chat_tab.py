@@ -1,0 +1,223 @@
+"""The Chat tab driven like a user would: type, click, watch, stop, against a loopback server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDoubleSpinBox, QPlainTextEdit, QPushButton
+
+from app.client import AsyncClient
+from app.domain.conversation import TurnStatus
+from tests.fake_server import FakeServer, Scripted
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+
+@pytest.fixture
+def chat(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
+    """The Chat tab of a real window whose provider is the fake server."""
+    app = make_app("--provider", fake_server.url, "--model", "fake-model")
+    app.window.show()
+    app.window.activateWindow()
+    qtbot.waitActive(app.window)
+    return app.window.findChild(object, "tab-chat")
+
+
+def _send(qtbot: Any, tab: Any, text: str) -> None:
+    prompt = tab.findChild(QPlainTextEdit, "promptInput")
+    prompt.setFocus()
+    qtbot.keyClicks(prompt, text)
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+
+
+def _chat_requests(server: FakeServer) -> list[Any]:
+    return [r for r in server.requests if r.path.endswith("/chat/completions")]
+
+
+def test_reply_streams_in_and_metrics_appear(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+    fake_server.script.append(Scripted(chunks=["Hel", "lo ", "world"], delay=0.05))
+    presenter = chat.presenter
+    with qtbot.waitSignal(presenter.text_received, timeout=5000):
+        _send(qtbot, chat, "hi there")
+    # Mid-stream: the reply is visible while it is still arriving, and Stop is available.
+    assert chat.findChild(QPushButton, "stopButton").isEnabled()
+    assert not chat.findChild(QPushButton, "sendButton").isEnabled()
+    with qtbot.waitSignal(presenter.reply_finished, timeout=5000) as finished:
+        pass
+    assert finished.args == ["Hello world"]
+    assert chat.transcript.text() == "hi there\n\nHello world"
+    assert chat.findChild(QPlainTextEdit, "promptInput").toPlainText() == ""
+    metrics = chat.findChild(object, "metrics").text()
+    assert "TTFT" in metrics and "tok/s" in metrics and "stop" in metrics
+    qtbot.waitUntil(chat.findChild(QPushButton, "sendButton").isEnabled)
+    body = _chat_requests(fake_server)[-1].json
+    assert body["stream"] is True and body["model"] == "fake-model"
+    assert body["messages"] == [{"role": "user", "content": "hi there"}]
+
+
+def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+    fake_server.script.append(Scripted(chunks=["partial ", "answer", *["more"] * 50], delay=0.1))
+    presenter = chat.presenter
+    _send(qtbot, chat, "tell me a long story")
+    qtbot.waitUntil(lambda: "answer" in presenter.turns[-1].content, timeout=5000)
+    with qtbot.waitSignal(presenter.busy_changed, timeout=5000):
+        qtbot.keyClick(chat.findChild(QPlainTextEdit, "promptInput"), Qt.Key.Key_Escape)
+    turn = presenter.turns[-1]
+    assert turn.status is TurnStatus.STOPPED
+    assert turn.content.startswith("partial answer")
+    view = chat.transcript.view(1)
+    assert view.body.toPlainText().startswith("partial answer")
+    assert view.status_label.text() == "stopped"
+    # The app is usable again and the next request carries the partial reply the user saw.
+    fake_server.script.append(Scripted(chunks=["ok"]))
+    with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "go on")
+    sent = _chat_requests(fake_server)[-1].json["messages"]
+    assert sent[1]["role"] == "assistant" and sent[1]["content"].startswith("partial answer")
+
+
+def test_wrong_key_shows_the_server_message_inline(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
+    error = {"error": {"message": "Invalid API key provided", "type": "invalid_request_error",
+                       "param": None, "code": "invalid_api_key"}}
+    fake_server.script.append(Scripted(status=401, body=error))
+    presenter = chat.presenter
+    with qtbot.waitSignal(presenter.failed, timeout=5000) as failed:
+        _send(qtbot, chat, "hello?")
+    assert "Invalid API key provided" in failed.args[0] and "401" in failed.args[0]
+    view = chat.transcript.view(1)
+    assert view.error_label.isVisible() or not chat.isVisible()
+    assert "Invalid API key provided" in view.error_label.text()
+    assert "Traceback" not in view.error_label.text()
+    assert chat.transcript.view(0).body.toPlainText() == "hello?"
+    qtbot.waitUntil(chat.findChild(QPushButton, "sendButton").isEnabled)
+
+
+def test_rate_limit_is_retried_then_succeeds(
+    qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
+    limited = {"error": {"message": "Rate limit exceeded", "type": "rate_limit", "param": None,
+                         "code": None}}
+    fake_server.script.append(Scripted(status=429, body=limited, headers={"retry-after": "0"}))
+    fake_server.script.append(Scripted(chunks=["after ", "retry"]))
+    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000) as finished:
+        _send(qtbot, chat, "busy?")
+    assert finished.args == ["after retry"]
+    assert len(_chat_requests(fake_server)) == 2
+
+
+def test_rate_limit_exhausted_says_so(
+    qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
+    limited = {"error": {"message": "Rate limit exceeded", "type": "rate_limit", "param": None,
+                         "code": None}}
+    fake_server.script.extend(Scripted(status=429, body=limited) for _ in range(3))
+    with qtbot.waitSignal(chat.presenter.failed, timeout=5000) as failed:
+        _send(qtbot, chat, "busy?")
+    assert "429" in failed.args[0] and "Rate limit exceeded" in failed.args[0]
+
+
+def test_parameters_are_sent_only_when_set(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+    temperature = chat.findChild(QDoubleSpinBox, "param-temperature")
+    assert temperature.text() == "default"
+    temperature.setValue(0.3)
+    system = chat.findChild(QPlainTextEdit, "systemPrompt")
+    qtbot.keyClicks(system, "Answer in French.")
+    fake_server.script.append(Scripted(chunks=["Bonjour"]))
+    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "hello")
+    body = _chat_requests(fake_server)[-1].json
+    assert body["temperature"] == 0.3
+    assert not {"top_p", "top_k", "max_tokens", "seed", "stop"} & body.keys()
+    assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
+    # Back to default: the field is no longer sent.
+    temperature.setValue(temperature.minimum())
+    fake_server.script.append(Scripted(chunks=["Salut"]))
+    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "again")
+    assert "temperature" not in _chat_requests(fake_server)[-1].json
+
+
+def test_regenerate_edit_and_clear(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+    presenter = chat.presenter
+    fake_server.script.append(Scripted(chunks=["first"]))
+    with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "question")
+    fake_server.script.append(Scripted(chunks=["second"]))
+    with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
+        qtbot.mouseClick(chat.findChild(QPushButton, "regenerateButton"), Qt.MouseButton.LeftButton)
+    assert [t.content for t in presenter.turns] == ["question", "second"]
+    assert len(chat.transcript.messages) == 2
+    qtbot.waitUntil(chat.findChild(QPushButton, "editLastButton").isEnabled)
+    qtbot.mouseClick(chat.findChild(QPushButton, "editLastButton"), Qt.MouseButton.LeftButton)
+    prompt = chat.findChild(QPlainTextEdit, "promptInput")
+    assert prompt.toPlainText() == "question" and presenter.turns == []
+    qtbot.keyClicks(prompt, " (edited)")
+    fake_server.script.append(Scripted(chunks=["third"]))
+    with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
+        qtbot.mouseClick(chat.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    assert _chat_requests(fake_server)[-1].json["messages"][-1]["content"] == "question (edited)"
+    qtbot.mouseClick(chat.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
+    assert presenter.turns == [] and chat.transcript.messages == []
+
+
+def test_reasoning_is_collapsed_and_markdown_renders(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
+    answer = ["Here:\n\n", "```python\n", "print('hi')\n", "```\n\n", "**done**"]
+    fake_server.script.append(Scripted(reasoning=["Let me ", "think."], chunks=answer))
+    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "code please")
+    view = chat.transcript.view(1)
+    assert view.reasoning_toggle.text().startswith("Reasoning")
+    assert not view.reasoning.isVisibleTo(view)
+    view.reasoning_toggle.click()
+    assert view.reasoning.isVisibleTo(view)
+    assert view.reasoning.toPlainText() == "Let me think."
+    shown = view.body.toPlainText()
+    assert "print('hi')" in shown and "```" not in shown and "**" not in shown
+    assert view.turn.content == "".join(answer)
+
+
+def test_copy_puts_the_markdown_source_on_the_clipboard(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    fake_server.script.append(Scripted(chunks=["**bold** text"]))
+    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+        _send(qtbot, chat, "x")
+    chat.transcript.view(1).copy_button.click()
+    assert QGuiApplication.clipboard().text() == "**bold** text"
+
+
+def test_unreachable_server_is_a_clear_error(qtbot: Any, make_app: Any) -> None:
+    app = make_app("--provider", "http://127.0.0.1:9/v1", "--model", "m")
+    tab = app.window.findChild(object, "tab-chat")
+    with qtbot.waitSignal(tab.presenter.failed, timeout=15000) as failed:
+        _send(qtbot, tab, "anyone?")
+    assert "connect" in failed.args[0].lower()
+    qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled)
+
+
+def test_settings_persist_target_params_and_system_prompt(
+    qtbot: Any, make_app: Any, fake_server: FakeServer, config_dir: Any
+) -> None:
+    app = make_app("--provider", fake_server.url, "--model", "fake-model")
+    tab = app.window.findChild(object, "tab-chat")
+    tab.findChild(QDoubleSpinBox, "param-top_p").setValue(0.5)
+    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "systemPrompt"), "Be terse.")
+    saved = json.loads((config_dir / "settings.json").read_text())
+    assert saved["chat"]["params"] == {"top_p": 0.5}
+    again = make_app()
+    tab2 = again.window.findChild(object, "tab-chat")
+    assert tab2.presenter.model == "fake-model"
+    assert tab2.presenter.params == {"top_p": 0.5}
+    assert tab2.findChild(QPlainTextEdit, "systemPrompt").toPlainText() == "Be terse."
+    assert tab2.findChild(QDoubleSpinBox, "param-top_p").value() == 0.5

@@ -1,0 +1,65 @@
+"""The window as a whole: registered tabs, command-line flags, screenshots, shutdown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QTabWidget
+
+import app
+from app.main import main
+from widgets.tabs.registry import TABS
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+
+@pytest.mark.parametrize("spec", TABS, ids=lambda s: s.id)
+def test_every_registered_tab_is_built_with_its_stable_names(make_app: Any, spec: Any) -> None:
+    window = make_app().window
+    tabs = window.findChild(QTabWidget, "mainTabs")
+    pages = [tabs.widget(i).objectName() for i in range(tabs.count())]
+    assert pages == [f"tab-{s.id}" for s in TABS]
+    page = window.findChild(object, f"tab-{spec.id}")
+    for name in ("promptInput", "sendButton", "stopButton", "pane-0", "modelPicker", "output", "metrics"):
+        assert page.findChild(object, name) is not None, name
+
+
+def test_provider_flag_accepts_an_id_and_rejects_nonsense(make_app: Any) -> None:
+    window = make_app("--provider", "fireworks", "--model", "accounts/fireworks/models/x").window
+    chat = window.presenters["chat"]
+    assert (chat.provider_id, chat.model) == ("fireworks", "accounts/fireworks/models/x")
+    with pytest.raises(SystemExit, match="unknown provider"):
+        make_app("--provider", "no-such-provider")
+
+
+def test_without_a_key_the_default_provider_is_the_built_in_engine(make_app: Any) -> None:
+    chat = make_app().window.presenters["chat"]
+    assert chat.provider_id == "local"
+
+
+def test_screenshot_flag_writes_a_png(tmp_path: Path, config_dir: Path) -> None:
+    target = tmp_path / "shot.png"
+    assert main(["--config-dir", str(config_dir), "--screenshot", str(target)]) == 0
+    image = QImage(str(target))
+    assert not image.isNull() and image.width() >= 800 and image.height() >= 500
+
+
+def test_version_flag() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.strip() == f"Fireplay {app.__version__}"
+
+
+def test_closing_the_window_remembers_the_geometry(make_app: Any, config_dir: Path) -> None:
+    window = make_app().window
+    window.resize(1000, 700)
+    window.show()
+    window.close()
+    saved = (config_dir / "settings.json").read_text()
+    assert '"geometry": "' in saved
