@@ -1,0 +1,88 @@
+"""Cold start of the real app: time from process launch to the main window's first paint, and RSS.
+
+    .venv/bin/python bench/startup.py [--runs 7]
+
+Each run is a fresh interpreter (offscreen Qt, an empty settings folder, engine not started). The
+DESIGN.md §7 budget is ≤ 250 ms and ≤ 100 MB; a bare QApplication+QWidget is measured in the same
+run as the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = r"""
+import os, sys, time, json
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QWidget
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.isWindow():
+            print(json.dumps({"painted_at": time.time(), "rss_mb": rss_mb()}), flush=True)
+            os._exit(0)
+        return False
+
+qapp = QApplication(sys.argv[:1])
+watcher = FirstPaint()
+qapp.installEventFilter(watcher)
+if sys.argv[1] == "bare":
+    window = QWidget()
+    window.resize(1200, 780)
+    window.show()
+    qapp.exec()
+else:
+    from app.main import main
+    main(["--config-dir", sys.argv[2]])
+"""
+
+
+def launch(mode: str) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as config:
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        started = time.time()
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE, mode, config],
+            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=True,
+        ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return (result["painted_at"] - started) * 1000, result["rss_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    launch("app")  # warm the OS file cache so every measured run is equally cold for Python
+    rows = {}
+    for mode in ("bare", "app"):
+        samples = [launch(mode) for _ in range(args.runs)]
+        rows[mode] = (
+            statistics.median(s[0] for s in samples),
+            statistics.median(s[1] for s in samples),
+        )
+    print(f"{'':24}{'first paint (ms)':>18}{'RSS (MB)':>10}")
+    print(f"{'bare Qt window (floor)':24}{rows['bare'][0]:>18.0f}{rows['bare'][1]:>10.1f}")
+    print(f"{'Fireplay':24}{rows['app'][0]:>18.0f}{rows['app'][1]:>10.1f}")
+    print(f"median of {args.runs} runs; budget: ≤ 250 ms, ≤ 100 MB (DESIGN.md §7)")
+
+
+if __name__ == "__main__":
+    main()
