@@ -45,7 +45,9 @@ class Built:
     """Everything :func:`build` made, for ``main``, tests and screenshots."""
 
     qapp: QApplication
-    window: object  # widgets.main_window.MainWindow; typed loosely to keep app/ free of widget imports
+    window: (
+        object  # widgets.main_window.MainWindow; typed loosely to keep app/ free of widget imports
+    )
     services: Services
 
 
@@ -81,7 +83,9 @@ def _stylesheet() -> str:
     return files("resources").joinpath("themes", "fireplay.qss").read_text(encoding="utf-8")
 
 
-def _apply_target_flags(settings: SettingsPresenter, provider: str | None, model: str | None) -> None:
+def _apply_target_flags(
+    settings: SettingsPresenter, provider: str | None, model: str | None
+) -> None:
     if provider:
         settings.update_target(_resolve_provider(settings, provider), model)
     elif model:

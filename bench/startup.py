@@ -60,7 +60,12 @@ def launch(mode: str) -> tuple[float, float]:
         started = time.time()
         out = subprocess.run(
             [sys.executable, "-c", PROBE, mode, config],
-            capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=True,
         ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     return (result["painted_at"] - started) * 1000, result["rss_mb"]

@@ -2,7 +2,7 @@
 """Set up everything Fireplay needs on this machine, then run the app or the test suite.
 
     python3 packaging/dev.py run [fireplay options]   # set up, then launch on the built-in engine
-    python3 packaging/dev.py test [pytest options]    # set up, then lint, check imports, run all tests
+    python3 packaging/dev.py test [pytest options]    # set up, lint, check imports, run all tests
 
 Set-up is idempotent and quick when nothing changed: a virtual environment in ``.venv`` with the
 project installed in editable mode, the engine's weight packages, and (on Debian/Ubuntu, as root)
@@ -25,12 +25,20 @@ PYTHON = VENV / "bin" / "python"
 STAMP = VENV / ".fireplay-installed"
 NODEPS = ROOT / "packaging" / "engine-nodeps.txt"
 
-# Debian packages: Qt's shared-library needs (offscreen too), then the X11 platform plugin's, then the
+# Debian packages: Qt's shared-library needs (offscreen too), the X11 platform plugin's, and the
 # tools the engine's tests use to make speech.
 APT_QT = ["libegl1", "libgl1", "libxkbcommon0", "libfontconfig1", "libdbus-1-3", "libglib2.0-0"]
 APT_X11 = [
-    "libxkbcommon-x11-0", "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0",
-    "libxcb-render-util0", "libxcb-shape0", "libxcb-xinerama0", "libxcb-randr0", "libx11-xcb1",
+    "libxkbcommon-x11-0",
+    "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-keysyms1",
+    "libxcb-image0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xinerama0",
+    "libxcb-randr0",
+    "libx11-xcb1",
 ]
 APT_TEST = ["espeak-ng"]
 
@@ -61,7 +69,9 @@ def ensure_debian_packages(names: list[str]) -> None:
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        say("missing system packages (install them with your package manager): " + " ".join(missing))
+        say(
+            "missing system packages (install them with your package manager): " + " ".join(missing)
+        )
         return
     say("installing system packages: " + " ".join(missing))
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -97,7 +107,9 @@ def ensure_python_packages() -> None:
     say("installing Python packages (the first time this builds llama.cpp: several minutes)")
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     # A portable, quicker llama.cpp build: no GPU back-ends, tuned for the CPU it runs on.
-    env.setdefault("CMAKE_ARGS", "-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF")
+    env.setdefault(
+        "CMAKE_ARGS", "-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+    )
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
     run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip", env=env)
     run(PYTHON, "-m", "pip", "install", "--quiet", "-e", ".[dev,engine]", env=env)
@@ -107,7 +119,7 @@ def ensure_python_packages() -> None:
 
 
 def setup(*, display: bool) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older python3
         sys.exit("Fireplay needs Python 3.11 or newer")
     ensure_debian_packages(APT_QT + APT_TEST + (APT_X11 if display else []))
     ensure_venv()
@@ -118,7 +130,9 @@ def command_run(args: list[str]) -> int:
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     setup(display=has_display)
     if sys.platform.startswith("linux") and not has_display and "QT_QPA_PLATFORM" not in os.environ:
-        say("no display found: set QT_QPA_PLATFORM=offscreen to run headless (e.g. with --screenshot)")
+        say(
+            "no display found: set QT_QPA_PLATFORM=offscreen to run headless (with --screenshot)"
+        )
     os.execv(PYTHON, [str(PYTHON), "-m", "app", *args])
 
 

@@ -101,9 +101,9 @@ class MainWindow(QMainWindow):
         window = self.services.settings.settings.window
         if window.geometry:
             self.restoreGeometry(QByteArray.fromBase64(window.geometry.encode()))
-        for index in range(self.tabs.count()):
-            if self.tabs.widget(index).objectName() == f"tab-{window.current_tab}":
-                self.tabs.setCurrentIndex(index)
+        page = self.tabs.findChild(QWidget, f"tab-{window.current_tab}")
+        if page is not None:
+            self.tabs.setCurrentWidget(page)
 
     def _on_task_failed(self, name: str, error: BaseException) -> None:
         # A bug, not an expected error: say so plainly and keep the app running.

@@ -210,7 +210,9 @@ class SettingsDialog(QDialog):
         self.name_edit.setPlaceholderText("e.g. My vLLM box")
         self.url_edit.setPlaceholderText("http://localhost:8000/v1")
         self.save_key_button.setText("Add")
-        self.key_status.setText("Fill in a name and base URL, then press Add (the key is optional).")
+        self.key_status.setText(
+            "Fill in a name and base URL, then press Add (the key is optional)."
+        )
         self.name_edit.setFocus()
 
     def _finish_add(self, key: str) -> None:

@@ -1,4 +1,4 @@
-"""One shared HTTP client per provider, created on first use and rebuilt when its settings change."""
+"""One shared HTTP client per provider, created on first use, rebuilt when its settings change."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Connections:
         return self._engine
 
     async def client(self, provider_id: str) -> AsyncClient:
-        """Return the client for ``provider_id``, starting the embedded engine if that is the provider.
+        """Return the client for ``provider_id``, starting the embedded engine if needed.
 
         Raises:
             ProviderUnavailableError: the provider is misconfigured or its engine cannot start.
@@ -119,7 +119,9 @@ class Connections:
     async def _base_url(self, profile: ProviderProfile) -> str:
         if profile.id != LOCAL_PROVIDER_ID:
             if not profile.base_url:
-                raise ProviderUnavailableError(f"{profile.name} has no base URL: set it in Settings.")
+                raise ProviderUnavailableError(
+                    f"{profile.name} has no base URL: set it in Settings."
+                )
             return profile.base_url
         if self._engine is None:
             raise ProviderUnavailableError("The built-in engine is not available in this build.")
@@ -128,7 +130,9 @@ class Connections:
         missing = missing_engine_dependencies()
         if missing:
             raise ProviderUnavailableError(
-                "The built-in engine needs " + ", ".join(missing) + ". Install them with: "
+                "The built-in engine needs "
+                + ", ".join(missing)
+                + ". Install them with: "
                 + install_command()
             )
         return await self._engine.ensure_running()

@@ -98,7 +98,9 @@ class MetricsRecorder:
             completion = self._token_chunks
         return RunMetrics(
             total_s=now - self._started_at,
-            ttft_s=None if self._first_token_at is None else self._first_token_at - self._started_at,
+            ttft_s=None
+            if self._first_token_at is None
+            else self._first_token_at - self._started_at,
             server_ttft_s=self._server_ttft_s,
             prompt_tokens=prompt,
             completion_tokens=completion,

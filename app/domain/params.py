@@ -38,7 +38,7 @@ class ParamSpec:
     openai_standard: bool = True
 
     def coerce(self, value: Any) -> Any:
-        """Return ``value`` converted to the wire type, or raise ``ValueError`` when out of range."""
+        """Return ``value`` in its wire type; raise ``ValueError`` when it is out of range."""
         if self.kind is ParamKind.CHOICE:
             if value not in self.choices:
                 raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}")
@@ -55,33 +55,102 @@ class ParamSpec:
 
 
 PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("temperature", "Temperature", ParamKind.FLOAT,
-              "Randomness of sampling; 0 is (nearly) deterministic.", 0.0, 2.0, 0.05, 2),
-    ParamSpec("top_p", "Top P", ParamKind.FLOAT,
-              "Nucleus sampling: keep the smallest token set whose probability reaches P.",
-              0.0, 1.0, 0.05, 2),
-    ParamSpec("top_k", "Top K", ParamKind.INT,
-              "Sample only among the K most likely tokens (Fireworks, vLLM, llama.cpp).",
-              1, 1000, 1, openai_standard=False),
-    ParamSpec("min_p", "Min P", ParamKind.FLOAT,
-              "Drop tokens less likely than min_p × the top token (Fireworks, vLLM, llama.cpp).",
-              0.0, 1.0, 0.01, 2, openai_standard=False),
-    ParamSpec("max_tokens", "Max tokens", ParamKind.INT,
-              "Upper bound on generated tokens.", 1, 1_000_000),
-    ParamSpec("stop", "Stop", ParamKind.STOP,
-              "Up to 4 stop sequences, comma-separated; \\n and \\t escapes work."),
-    ParamSpec("seed", "Seed", ParamKind.INT,
-              "Fixed seed for reproducible sampling, where the server supports it.", 0, 2**31 - 1),
-    ParamSpec("presence_penalty", "Presence penalty", ParamKind.FLOAT,
-              "Penalise tokens that already appeared at all.", -2.0, 2.0, 0.1, 2),
-    ParamSpec("frequency_penalty", "Frequency penalty", ParamKind.FLOAT,
-              "Penalise tokens in proportion to how often they appeared.", -2.0, 2.0, 0.1, 2),
-    ParamSpec("repetition_penalty", "Repetition penalty", ParamKind.FLOAT,
-              "Multiplicative penalty on repeated tokens; 1.0 is off (Fireworks, vLLM).",
-              0.0, 2.0, 0.05, 2, openai_standard=False),
-    ParamSpec("reasoning_effort", "Reasoning effort", ParamKind.CHOICE,
-              "How much a reasoning model thinks before answering.",
-              choices=("none", "low", "medium", "high")),
+    ParamSpec(
+        "temperature",
+        "Temperature",
+        ParamKind.FLOAT,
+        "Randomness of sampling; 0 is (nearly) deterministic.",
+        0.0,
+        2.0,
+        0.05,
+        2,
+    ),
+    ParamSpec(
+        "top_p",
+        "Top P",
+        ParamKind.FLOAT,
+        "Nucleus sampling: keep the smallest token set whose probability reaches P.",
+        0.0,
+        1.0,
+        0.05,
+        2,
+    ),
+    ParamSpec(
+        "top_k",
+        "Top K",
+        ParamKind.INT,
+        "Sample only among the K most likely tokens (Fireworks, vLLM, llama.cpp).",
+        1,
+        1000,
+        1,
+        openai_standard=False,
+    ),
+    ParamSpec(
+        "min_p",
+        "Min P",
+        ParamKind.FLOAT,
+        "Drop tokens less likely than min_p × the top token (Fireworks, vLLM, llama.cpp).",
+        0.0,
+        1.0,
+        0.01,
+        2,
+        openai_standard=False,
+    ),
+    ParamSpec(
+        "max_tokens", "Max tokens", ParamKind.INT, "Upper bound on generated tokens.", 1, 1_000_000
+    ),
+    ParamSpec(
+        "stop",
+        "Stop",
+        ParamKind.STOP,
+        "Up to 4 stop sequences, comma-separated; \\n and \\t escapes work.",
+    ),
+    ParamSpec(
+        "seed",
+        "Seed",
+        ParamKind.INT,
+        "Fixed seed for reproducible sampling, where the server supports it.",
+        0,
+        2**31 - 1,
+    ),
+    ParamSpec(
+        "presence_penalty",
+        "Presence penalty",
+        ParamKind.FLOAT,
+        "Penalise tokens that already appeared at all.",
+        -2.0,
+        2.0,
+        0.1,
+        2,
+    ),
+    ParamSpec(
+        "frequency_penalty",
+        "Frequency penalty",
+        ParamKind.FLOAT,
+        "Penalise tokens in proportion to how often they appeared.",
+        -2.0,
+        2.0,
+        0.1,
+        2,
+    ),
+    ParamSpec(
+        "repetition_penalty",
+        "Repetition penalty",
+        ParamKind.FLOAT,
+        "Multiplicative penalty on repeated tokens; 1.0 is off (Fireworks, vLLM).",
+        0.0,
+        2.0,
+        0.05,
+        2,
+        openai_standard=False,
+    ),
+    ParamSpec(
+        "reasoning_effort",
+        "Reasoning effort",
+        ParamKind.CHOICE,
+        "How much a reasoning model thinks before answering.",
+        choices=("none", "low", "medium", "high"),
+    ),
 )
 
 _BY_NAME = {spec.name: spec for spec in PARAMS}
@@ -89,7 +158,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", ",": ","}
 
 
 def parse_stop(text: str) -> list[str]:
-    r"""Split comma-separated stop sequences; ``\n``, ``\t``, ``\r``, ``\\`` and ``\,`` are escapes."""
+    r"""Split comma-separated stop sequences; ``\n``, ``\t``, ``\r``, ``\\``, ``\,`` are escapes."""
     parts: list[str] = []
     current: list[str] = []
     chars = iter(text)

@@ -42,7 +42,7 @@ class ChatPresenter(QObject):
         busy_changed(bool): a run started or ended.
         models_changed(list, str): the model ids on offer and where they came from.
         target_changed(): provider, model or parameters changed.
-        status_changed(str): a short status line for the user (engine starting, model list warnings).
+        status_changed(str): a short status line (engine starting, model list warnings).
         providers_changed(): providers were added, removed or edited in Settings.
     """
 
@@ -66,7 +66,9 @@ class ChatPresenter(QObject):
         self._conversation = Conversation(system_prompt=settings.chat.system_prompt)
         self._params: dict[str, Any] = dict(settings.chat.params)
         self._provider_id = settings.active_provider
-        self._model = settings.active_model or settings.provider(self._provider_id).default_model or ""
+        self._model = (
+            settings.active_model or settings.provider(self._provider_id).default_model or ""
+        )
         self._task: asyncio.Task[None] | None = None
         self._models_task: asyncio.Task[None] | None = None
         services.settings.providers_changed.connect(self.providers_changed)
@@ -110,7 +112,7 @@ class ChatPresenter(QObject):
     # -- commands ------------------------------------------------------------------------------
 
     def send(self, text: str) -> bool:
-        """Append ``text`` as a user turn and stream the reply. Returns False when nothing was sent."""
+        """Append ``text`` as a user turn and stream the reply; False when nothing was sent."""
         if self.busy or not text.strip():
             return False
         if not self._model:

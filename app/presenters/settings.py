@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-
 from pydantic import ValidationError
+from PySide6.QtCore import QObject, Signal
 
 from app.settings import AppSettings, ProviderProfile, SecretStore, save_settings
 
@@ -85,7 +84,9 @@ class SettingsPresenter(QObject):
 
     def update_target(self, provider_id: str, model: str | None) -> None:
         """Remember the provider and model last used."""
-        self._replace(self._settings.updated(active_provider=provider_id, active_model=model or None))
+        self._replace(
+            self._settings.updated(active_provider=provider_id, active_model=model or None)
+        )
 
     def update_window(self, **changes: Any) -> None:
         """Remember window geometry or the current tab."""

@@ -24,7 +24,9 @@ def _qasync_loop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def qloop(_qasync_loop: asyncio.AbstractEventLoop, qtbot: Any) -> Iterator[asyncio.AbstractEventLoop]:
+def qloop(
+    _qasync_loop: asyncio.AbstractEventLoop, qtbot: Any
+) -> Iterator[asyncio.AbstractEventLoop]:
     """The qasync loop, marked running for the test; fails the test if it leaks tasks."""
     old_hooks = sys.get_asyncgen_hooks()
     asyncio._set_running_loop(_qasync_loop)

@@ -37,7 +37,9 @@ def _chat_requests(server: FakeServer) -> list[Any]:
     return [r for r in server.requests if r.path.endswith("/chat/completions")]
 
 
-def test_reply_streams_in_and_metrics_appear(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+def test_reply_streams_in_and_metrics_appear(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
     fake_server.script.append(Scripted(chunks=["Hel", "lo ", "world"], delay=0.05))
     presenter = chat.presenter
     with qtbot.waitSignal(presenter.text_received, timeout=5000):
@@ -82,8 +84,14 @@ def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeSe
 def test_wrong_key_shows_the_server_message_inline(
     qtbot: Any, chat: Any, fake_server: FakeServer
 ) -> None:
-    error = {"error": {"message": "Invalid API key provided", "type": "invalid_request_error",
-                       "param": None, "code": "invalid_api_key"}}
+    error = {
+        "error": {
+            "message": "Invalid API key provided",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_api_key",
+        }
+    }
     fake_server.script.append(Scripted(status=401, body=error))
     presenter = chat.presenter
     with qtbot.waitSignal(presenter.failed, timeout=5000) as failed:
@@ -101,8 +109,14 @@ def test_rate_limit_is_retried_then_succeeds(
     qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
-    limited = {"error": {"message": "Rate limit exceeded", "type": "rate_limit", "param": None,
-                         "code": None}}
+    limited = {
+        "error": {
+            "message": "Rate limit exceeded",
+            "type": "rate_limit",
+            "param": None,
+            "code": None,
+        }
+    }
     fake_server.script.append(Scripted(status=429, body=limited, headers={"retry-after": "0"}))
     fake_server.script.append(Scripted(chunks=["after ", "retry"]))
     with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000) as finished:
@@ -115,8 +129,14 @@ def test_rate_limit_exhausted_says_so(
     qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
-    limited = {"error": {"message": "Rate limit exceeded", "type": "rate_limit", "param": None,
-                         "code": None}}
+    limited = {
+        "error": {
+            "message": "Rate limit exceeded",
+            "type": "rate_limit",
+            "param": None,
+            "code": None,
+        }
+    }
     fake_server.script.extend(Scripted(status=429, body=limited) for _ in range(3))
     with qtbot.waitSignal(chat.presenter.failed, timeout=5000) as failed:
         _send(qtbot, chat, "busy?")

@@ -25,7 +25,15 @@ def test_every_registered_tab_is_built_with_its_stable_names(make_app: Any, spec
     pages = [tabs.widget(i).objectName() for i in range(tabs.count())]
     assert pages == [f"tab-{s.id}" for s in TABS]
     page = window.findChild(object, f"tab-{spec.id}")
-    for name in ("promptInput", "sendButton", "stopButton", "pane-0", "modelPicker", "output", "metrics"):
+    for name in (
+        "promptInput",
+        "sendButton",
+        "stopButton",
+        "pane-0",
+        "modelPicker",
+        "output",
+        "metrics",
+    ):
         assert page.findChild(object, name) is not None, name
 
 

@@ -44,7 +44,9 @@ class ParamPanel(QWidget):
         for spec in PARAMS:
             editor = self._make_editor(spec)
             editor.setObjectName(f"param-{spec.name}")
-            editor.setToolTip(f"{spec.help}\nLeave at “{DEFAULT_TEXT}” to use the provider's default.")
+            editor.setToolTip(
+                f"{spec.help}\nLeave at “{DEFAULT_TEXT}” to use the provider's default."
+            )
             self._editors[spec.name] = editor
             form.addRow(spec.label, editor)
         self.set_values(values)
@@ -63,8 +65,10 @@ class ParamPanel(QWidget):
                 editor.setCurrentIndex(max(0, editor.findText(str(value))) if value else 0)
             elif isinstance(editor, QLineEdit):
                 editor.setText(_stop_text(value))
-            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
-                editor.setValue(editor.minimum() if value is None else value)
+            elif isinstance(editor, QSpinBox):
+                editor.setValue(editor.minimum() if value is None else int(value))
+            elif isinstance(editor, QDoubleSpinBox):
+                editor.setValue(editor.minimum() if value is None else float(value))
             editor.blockSignals(False)
 
     def _make_editor(self, spec: ParamSpec) -> QWidget:

@@ -71,7 +71,7 @@ class StreamView(QTextBrowser):
         self._cursor = QTextCursor(self.document())
 
     def set_markdown(self, text: str) -> None:
-        """Replace the content with ``text`` rendered as Markdown; code blocks get a tinted background."""
+        """Replace the content with ``text`` rendered as Markdown, code blocks on a tint."""
         self._pending.clear()
         self._timer.stop()
         self.document().setMarkdown(text)

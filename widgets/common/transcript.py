@@ -149,7 +149,7 @@ class MessageView(QFrame):
 
 
 class Transcript(QScrollArea):
-    """A column of :class:`MessageView` that follows the newest text while the user is at the bottom.
+    """A column of :class:`MessageView` that follows new text while the user is at the bottom.
 
     Signals:
         message_copied(): a message was copied to the clipboard.

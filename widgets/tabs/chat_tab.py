@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -183,7 +185,9 @@ class ChatTab(QWidget):
         self.refresh_button.clicked.connect(p.refresh_models)
         self.provider_picker.activated.connect(self._on_provider_activated)
         self.model_picker.activated.connect(self._on_model_chosen)
-        self.model_picker.lineEdit().editingFinished.connect(self._on_model_chosen)
+        model_line = self.model_picker.lineEdit()
+        assert model_line is not None  # the picker is editable
+        model_line.editingFinished.connect(self._on_model_chosen)
         self.system_prompt.textChanged.connect(
             lambda: p.set_system_prompt(self.system_prompt.toPlainText())
         )
@@ -201,8 +205,13 @@ class ChatTab(QWidget):
         p.failed.connect(self.status_label.setText)
         p.providers_changed.connect(self._fill_providers)
 
-        def shortcut(keys: str, slot: object) -> None:
-            QShortcut(QKeySequence(keys), self, slot, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        def shortcut(keys: str, slot: Callable[[], object]) -> None:
+            QShortcut(
+                QKeySequence(keys),
+                self,
+                slot,
+                context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+            )
 
         shortcut("Ctrl+Return", self._on_send_clicked)
         shortcut("Ctrl+Enter", self._on_send_clicked)

@@ -37,11 +37,19 @@ def test_unknown_stays_unknown() -> None:
 
 def test_server_figures_fill_gaps_and_usage_wins() -> None:
     recorder = MetricsRecorder(started_at=0.0)
-    recorder.server(request_id="r1", time_to_first_token=0.08, prompt_tokens=120, cached_prompt_tokens=96)
+    recorder.server(
+        request_id="r1", time_to_first_token=0.08, prompt_tokens=120, cached_prompt_tokens=96
+    )
     metrics = recorder.summary(1.0)
     assert (metrics.server_ttft_s, metrics.prompt_tokens, metrics.cached_tokens) == (0.08, 120, 96)
     assert metrics.request_id == "r1"
-    recorder.usage({"prompt_tokens": 121, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 0}})
+    recorder.usage(
+        {
+            "prompt_tokens": 121,
+            "completion_tokens": 5,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        }
+    )
     assert recorder.summary(1.0).prompt_tokens == 121
     assert recorder.summary(1.0).cached_tokens == 0
     assert recorder.summary(1.0).with_cost(0.25).cost_usd == 0.25

@@ -6,7 +6,9 @@ from app.domain.params import PARAMS, clean_params, parse_stop
 
 
 def test_unset_parameters_are_not_sent() -> None:
-    assert clean_params({"temperature": None, "stop": "", "seed": None, "top_k": 40}) == {"top_k": 40}
+    assert clean_params({"temperature": None, "stop": "", "seed": None, "top_k": 40}) == {
+        "top_k": 40
+    }
 
 
 def test_values_are_coerced_to_wire_types() -> None:
