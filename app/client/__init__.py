@@ -1,0 +1,86 @@
+"""Qt-free async client for OpenAI-compatible inference APIs (Fireworks, OpenAI, local servers).
+
+Shaped like the openai SDK, built on httpx and pydantic::
+
+    async with AsyncClient(base_url=..., api_key=...) as client:
+        stream = await client.chat.completions.create(model=..., messages=[...], stream=True)
+        async with stream:
+            async for chunk in stream:
+                ...
+        completion = await stream.get_final_completion()
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncClient
+from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FireplayError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamError,
+    UnprocessableEntityError,
+)
+from ._streaming import AsyncStream
+from ._timings import ServerTimings
+from ._types import NOT_GIVEN, FileTypes, NotGiven
+from .types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+    CompletionUsage,
+    CreateEmbeddingResponse,
+    Embedding,
+    FireworksModel,
+    Model,
+    ModelPage,
+    Transcription,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "CompletionUsage",
+    "ConflictError",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "FileTypes",
+    "FireplayError",
+    "FireworksModel",
+    "InternalServerError",
+    "Model",
+    "ModelPage",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerTimings",
+    "StreamError",
+    "Transcription",
+    "UnprocessableEntityError",
+]
