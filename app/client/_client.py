@@ -246,15 +246,16 @@ class AsyncClient:
 
     def _headers(
         self, accept: str, extra_headers: Mapping[str, str | None] | None
-    ) -> dict[str, str]:
-        headers = {"Accept": accept, "User-Agent": _USER_AGENT}
+    ) -> httpx.Headers:
+        headers = httpx.Headers({"Accept": accept, "User-Agent": _USER_AGENT})
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         headers.update(self.default_headers)
         if extra_headers:
             for name, value in extra_headers.items():
                 if value is None:
-                    headers.pop(name, None)
+                    if name in headers:
+                        del headers[name]
                 else:
                     headers[name] = value
         return headers

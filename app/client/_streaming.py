@@ -128,6 +128,11 @@ class AsyncStream(Generic[_ChunkT]):
                 try:
                     chunk = validate(data)
                 except pydantic.ValidationError as exc:
+                    # Empty payloads and comments some gateways wrap as "data: : ping" are
+                    # keep-alives, not broken events.
+                    stripped = data.strip()
+                    if not stripped or stripped.startswith(b":"):
+                        continue
                     raise await self._fail(self._invalid_chunk(data, exc)) from exc
                 extra = chunk.__pydantic_extra__
                 if extra and "error" in extra:

@@ -69,7 +69,8 @@ def _allow_null(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {key: _allow_null(value) for key, value in node.items()}
-    if converted.pop("nullable", False) is True:
+    if converted.get("nullable") is True:
+        del converted["nullable"]
         return {"anyOf": [converted, {"type": "null"}]}
     return converted
 

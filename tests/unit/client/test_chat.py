@@ -85,6 +85,16 @@ async def test_headers_default_extra_and_removed(fake_server: FakeServer) -> Non
 
 
 @async_test
+async def test_header_names_are_case_insensitive(fake_server: FakeServer) -> None:
+    async with make_client(fake_server, default_headers={"X-Team": "a"}) as client:
+        await client.chat.completions.create(
+            model="m", messages=MESSAGES, extra_headers={"x-team": "b", "AUTHORIZATION": None}
+        )
+    headers = fake_server.requests[0].headers
+    assert headers["x-team"] == "b" and "authorization" not in headers
+
+
+@async_test
 async def test_no_api_key_sends_no_authorization(fake_server: FakeServer) -> None:
     async with make_client(fake_server, api_key=None) as client:
         await client.chat.completions.create(model="m", messages=MESSAGES)
