@@ -133,7 +133,7 @@ class Scripted:
     first_byte_delay: float = 0.0
     body: dict[str, Any] | list[Any] | str | bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    usage: dict[str, Any] | str | None = "default"
+    usage: dict[str, Any] | Literal["default"] | None = "default"
     usage_placement: _UsagePlacement = "auto"
     raw_events: list[str | bytes] | None = None
     drop_after: int | None = None
