@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
 import app
 from app.presenters.services import Services
-from widgets.settings_dialog import SettingsDialog
 from widgets.tabs.chat_tab import SHORTCUTS
 from widgets.tabs.registry import TABS
+
+if TYPE_CHECKING:
+    from widgets.settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
 
@@ -46,16 +50,19 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_state()
         services.runner.task_failed.connect(self._on_task_failed)
-        self.statusBar().showMessage(services.settings.secrets_description, 8000)
 
     def started(self) -> None:
-        """Called once the event loop runs: load what needs the network."""
+        """Called once the event loop runs: load what the first paint need not wait for."""
+        self.statusBar().showMessage(self.services.settings.secrets_description, 8000)
         chat = self.presenters.get("chat")
         if chat is not None and chat.provider_id != "local":  # type: ignore[attr-defined]
             chat.refresh_models()  # type: ignore[attr-defined]
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (non-modal) and return it."""
+        # Imported here: building its many widget classes costs start-up time it does not need.
+        from widgets.settings_dialog import SettingsDialog
+
         if self._settings_dialog is None:
             self._settings_dialog = SettingsDialog(self.services.settings, self)
         self._settings_dialog.show()
