@@ -18,6 +18,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 import app
+from app.presenters.engine import EngineMonitor
 from app.presenters.services import Services
 from app.presenters.settings import SettingsPresenter
 from app.runtime import AsyncRunner, install_asyncgen_hooks
@@ -67,12 +68,18 @@ def build(argv: Sequence[str] | None = None) -> Built:
     qapp.setStyleSheet(_stylesheet())
 
     config_dir: Path = args.config_dir or default_config_dir()
+    first_run = not (config_dir / "settings.json").exists()
     secrets = SecretStore(config_dir)
     settings = SettingsPresenter(load_settings(config_dir), config_dir, secrets)
+    if first_run and not args.provider:
+        _prefer_a_provider_with_a_key(settings)
     _apply_target_flags(settings, args.provider, args.model)
     runner = AsyncRunner()
-    connections = Connections(lambda: settings.settings, secrets, EngineProcess())
-    services = Services(runner=runner, settings=settings, connections=connections)
+    engine = EngineMonitor()
+    connections = Connections(
+        lambda: settings.settings, secrets, EngineProcess(on_status=engine.report)
+    )
+    services = Services(runner=runner, settings=settings, connections=connections, engine=engine)
     window = MainWindow(services)
     return Built(qapp, window, services)
 
@@ -81,6 +88,14 @@ def _stylesheet() -> str:
     from importlib.resources import files
 
     return files("resources").joinpath("themes", "fireplay.qss").read_text(encoding="utf-8")
+
+
+def _prefer_a_provider_with_a_key(settings: SettingsPresenter) -> None:
+    # The built-in engine is the default only while no API key is configured.
+    for profile in settings.settings.providers:
+        if profile.requires_key and settings.has_key(profile.id):
+            settings.update_target(profile.id, profile.default_model)
+            return
 
 
 def _apply_target_flags(

@@ -158,9 +158,16 @@ def _hosted(
     )
 
 
-def _local_server(provider_id: str, name: str, base_url: str) -> ProviderProfile:
+def _local_server(
+    provider_id: str, name: str, base_url: str, default_model: str | None = None
+) -> ProviderProfile:
     return ProviderProfile(
-        id=provider_id, name=name, base_url=base_url, requires_key=False, builtin=True
+        id=provider_id,
+        name=name,
+        base_url=base_url,
+        requires_key=False,
+        default_model=default_model,
+        builtin=True,
     )
 
 
@@ -182,7 +189,8 @@ def default_providers() -> list[ProviderProfile]:
         }
     )
     return [
-        _local_server("local", "Local (built-in)", ""),
+        # The embedded engine's chat model (app/engine/_catalog.py SMOLLM2_ID).
+        _local_server("local", "Local (built-in)", "", "smollm2-135m-instruct"),
         fireworks,
         _hosted("openai", "OpenAI", "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
         _hosted(

@@ -72,6 +72,7 @@ class ChatPresenter(QObject):
         self._task: asyncio.Task[None] | None = None
         self._models_task: asyncio.Task[None] | None = None
         services.settings.providers_changed.connect(self.providers_changed)
+        services.engine.status_changed.connect(self._on_engine_status)
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -265,6 +266,10 @@ class ChatPresenter(QObject):
             )
 
         return estimate
+
+    def _on_engine_status(self, _state: str, message: str) -> None:
+        if self._provider_id == "local":
+            self.status_changed.emit(message)
 
     async def _load_models(self) -> None:
         provider_id = self._provider_id

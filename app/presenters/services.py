@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.domain.connections import Connections
+    from app.presenters.engine import EngineMonitor
     from app.presenters.settings import SettingsPresenter
     from app.runtime import AsyncRunner
 
@@ -20,3 +21,4 @@ class Services:
     runner: AsyncRunner
     settings: SettingsPresenter
     connections: Connections
+    engine: EngineMonitor

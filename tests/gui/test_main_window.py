@@ -47,7 +47,7 @@ def test_provider_flag_accepts_an_id_and_rejects_nonsense(make_app: Any) -> None
 
 def test_without_a_key_the_default_provider_is_the_built_in_engine(make_app: Any) -> None:
     chat = make_app().window.presenters["chat"]
-    assert chat.provider_id == "local"
+    assert (chat.provider_id, chat.model) == ("local", "smollm2-135m-instruct")
 
 
 def test_screenshot_flag_writes_a_png(tmp_path: Path, config_dir: Path) -> None:
@@ -71,3 +71,18 @@ def test_closing_the_window_remembers_the_geometry(make_app: Any, config_dir: Pa
     window.close()
     saved = (config_dir / "settings.json").read_text()
     assert '"geometry": "' in saved
+
+
+def test_first_run_with_a_key_in_the_environment_picks_that_provider(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIREWORKS_API_KEY", "fw-secret-from-env")
+    chat = make_app().window.presenters["chat"]
+    assert chat.provider_id == "fireworks"
+    assert chat.model == "accounts/fireworks/models/gpt-oss-120b"
+
+
+def test_a_later_run_keeps_the_users_choice(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_app("--provider", "local")  # an explicit choice is saved
+    monkeypatch.setenv("FIREWORKS_API_KEY", "fw-secret-from-env")
+    assert make_app().window.presenters["chat"].provider_id == "local"

@@ -1,0 +1,37 @@
+"""The real embedded engine end to end through the real window: no key, no network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton
+
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("qloop")]
+
+
+def test_first_launch_answers_with_the_built_in_engine(qtbot: Any, make_app: Any) -> None:
+    app = make_app()
+    tab = app.window.findChild(object, "tab-chat")
+    presenter = tab.presenter
+    assert presenter.provider_id == "local"
+    statuses: list[str] = []
+    presenter.status_changed.connect(statuses.append)
+    tab.params.editor("max_tokens").setValue(24)
+    tab.params.editor("seed").setValue(7)
+    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "promptInput"), "What is the capital of France?")
+    with qtbot.waitSignal(presenter.reply_finished, timeout=180_000) as finished:
+        qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    reply = finished.args[0]
+    assert reply.strip()
+    turn = presenter.turns[-1]
+    assert turn.metrics is not None and turn.metrics.completion_tokens
+    assert not turn.metrics.tokens_estimated  # the engine reports usage
+    assert turn.metrics.completion_tokens <= 24
+    assert any("engine" in s.lower() for s in statuses), statuses
+    assert tab.transcript.view(1).body.toPlainText().strip()
+    # The model list comes from the engine itself.
+    with qtbot.waitSignal(presenter.models_changed, timeout=30_000) as models:
+        presenter.refresh_models()
+    assert "smollm2-135m-instruct" in models.args[0]
