@@ -42,6 +42,7 @@ __all__ = [
     "ProviderProfile",
     "ResolvedKey",
     "SecretStore",
+    "TargetSettings",
     "WindowState",
     "default_config_dir",
     "default_providers",
@@ -233,18 +234,41 @@ def default_providers() -> list[ProviderProfile]:
 BUILTIN_PROVIDER_IDS: tuple[str, ...] = tuple(profile.id for profile in default_providers())
 
 
-class ChatDefaults(BaseModel):
-    """Defaults for new chats.
+class TargetSettings(BaseModel):
+    """One comparison target: where a pane sends its requests and how.
 
     Attributes:
-        system_prompt: System prompt of new conversations.
-        params: Only the sampling parameters the user set; absent ones use the server's defaults.
+        provider: Provider profile id.
+        model: Model id ("" until chosen).
+        params: Only the sampling parameters the user set for this target.
+        system_prompt: This target's own system prompt; None uses the shared one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    provider: str
+    model: str = ""
+    params: dict[str, Any] = {}
+    system_prompt: str | None = None
+
+
+class ChatDefaults(BaseModel):
+    """The Chat workbench as the user left it.
+
+    Attributes:
+        system_prompt: System prompt shared by every pane without its own.
+        params: Parameters of the first target when ``targets`` is empty (older settings files).
+        targets: The panes' targets, left to right; empty means one target made from
+            ``active_provider``, ``active_model`` and ``params``.
+        layout: Panes side by side in ``columns`` or in a ``grid``.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     system_prompt: str = ""
     params: dict[str, Any] = {}
+    targets: list[TargetSettings] = []
+    layout: Literal["columns", "grid"] = "columns"
 
 
 class WindowState(BaseModel):
@@ -335,6 +359,21 @@ class AppSettings(BaseModel):
         if duplicates:
             raise ValueError(f"duplicate provider ids: {duplicates}")
         return self
+
+    def chat_targets(self) -> list[TargetSettings]:
+        """The Chat panes' targets; at least one, with unknown providers replaced by ``local``."""
+        targets = list(self.chat.targets) or [
+            TargetSettings(
+                provider=self.active_provider,
+                model=self.active_model or self.active.default_model or "",
+                params=self.chat.params,
+            )
+        ]
+        known = {p.id for p in self.providers}
+        return [
+            t if t.provider in known else t.model_copy(update={"provider": "local", "model": ""})
+            for t in targets
+        ]
 
     def provider(self, provider_id: str) -> ProviderProfile:
         """Return the profile with this id.

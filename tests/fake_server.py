@@ -31,6 +31,7 @@ import socket
 import struct
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -236,7 +237,7 @@ class _Handler(BaseHTTPRequestHandler):
             record = self._record()
             with fake.lock:
                 fake.requests.append(record)
-                scripted = fake.script.pop(0) if fake.script else None
+                scripted = fake.next_script(record)
             self._respond(record, scripted)
         except _ClientGoneError:
             self.close_connection = True
@@ -423,17 +424,28 @@ class FakeServer:
 
     Attributes:
         script: Responses for the next requests, consumed in order.
+        by_model: Responses for requests naming a model, consumed in order and before
+            ``script``; concurrent requests to different models then get deterministic replies.
         requests: Every request received, in order.
     """
 
     def __init__(self) -> None:
         """Create a stopped server; call :meth:`start`."""
         self.script: list[Scripted] = []
+        self.by_model: defaultdict[str, list[Scripted]] = defaultdict(list)
         self.requests: list[RecordedRequest] = []
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def next_script(self, record: RecordedRequest) -> Scripted | None:
+        """The response for ``record`` (call with :attr:`lock` held)."""
+        model = record.json.get("model") if isinstance(record.json, dict) else None
+        queue = self.by_model.get(model) if isinstance(model, str) else None
+        if queue:
+            return queue.pop(0)
+        return self.script.pop(0) if self.script else None
 
     @property
     def port(self) -> int:

@@ -54,9 +54,10 @@ class MainWindow(QMainWindow):
     def started(self) -> None:
         """Called once the event loop runs: load what the first paint need not wait for."""
         self.statusBar().showMessage(self.services.settings.secrets_description, 8000)
-        chat = self.presenters.get("chat")
-        if chat is not None and chat.provider_id != "local":  # type: ignore[attr-defined]
-            chat.refresh_models()  # type: ignore[attr-defined]
+        for presenter in self.presenters.values():
+            refresh = getattr(presenter, "refresh_models", None)
+            if refresh is not None:
+                refresh(include_local=False)
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (non-modal) and return it."""

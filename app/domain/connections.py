@@ -69,7 +69,7 @@ class Connections:
         Raises:
             ProviderUnavailableError: the provider is misconfigured or its engine cannot start.
         """
-        profile = self._settings().provider(provider_id)
+        profile = self._profile(provider_id)
         base_url = await self._base_url(profile)
         resolved = self._secrets.get(profile)
         if profile.requires_key and resolved is None:
@@ -92,7 +92,7 @@ class Connections:
 
     async def list_models(self, provider_id: str) -> ModelList:
         """Models the provider offers, falling back to the shipped catalog when it cannot say."""
-        profile = self._settings().provider(provider_id)
+        profile = self._profile(provider_id)
         try:
             client = await self.client(provider_id)
             if profile.model_listing == "fireworks":
@@ -115,6 +115,14 @@ class Connections:
             await entry.client.aclose()
         if self._engine is not None:
             await self._engine.stop()
+
+    def _profile(self, provider_id: str) -> ProviderProfile:
+        try:
+            return self._settings().provider(provider_id)
+        except KeyError:
+            raise ProviderUnavailableError(
+                f"The provider {provider_id!r} was removed in Settings: choose another one."
+            ) from None
 
     async def _base_url(self, profile: ProviderProfile) -> str:
         if profile.id != LOCAL_PROVIDER_ID:

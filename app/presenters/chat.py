@@ -1,291 +1,286 @@
-"""The Chat tab's state and commands: a conversation streamed from one target."""
+"""The Chat tab as a workbench: one shared input sent to 1–8 panes, each with its own target."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Literal
 
 from PySide6.QtCore import QObject, Signal
 
-from app.client import FireplayError
-from app.domain.catalog import estimate_cost, load_catalog
-from app.domain.conversation import Conversation, Turn, TurnStatus
-from app.domain.metrics import RunMetrics
-from app.domain.params import clean_params
-from app.domain.run import Failed, Finished, ReasoningDelta, Started, TextDelta, stream_chat
+import app
+from app.domain.compare import (
+    ComparisonRecord,
+    PaneRecord,
+    Segment,
+    best_panes,
+    comparison_to_json,
+    comparison_to_markdown,
+    metrics_dict,
+    word_diff,
+)
+from app.domain.conversation import Role
+from app.presenters.pane import ChatPane
+from app.settings import TargetSettings
 
 if TYPE_CHECKING:
     from app.presenters.services import Services
 
-__all__ = ["ChatPresenter"]
+__all__ = ["MAX_PANES", "ChatPresenter", "Layout", "Variation"]
 
-log = logging.getLogger(__name__)
-
-# Fireworks reports server-side timings in the body only when asked.
-_PROVIDER_EXTRAS: dict[str, dict[str, Any]] = {"fireworks": {"perf_metrics_in_response": True}}
+MAX_PANES = 8
+Layout = Literal["columns", "grid"]
+Variation = Literal["seed", "temperature"]
 
 
 class ChatPresenter(QObject):
-    """Owns one conversation, its target (provider, model, parameters) and the run in flight.
-
-    Views read :attr:`turns` to render and call the command methods; they never await.
+    """Owns the panes, the shared system prompt and the inputs sent to all of them.
 
     Signals:
-        turn_added(int): a turn was appended at this index.
-        text_received(int, str): text arrived for the streaming turn at this index.
-        reasoning_received(int, str): reasoning text arrived for the turn at this index.
-        turn_finished(int): the turn at this index stopped changing (complete, stopped or failed).
-        turns_reset(): turns were removed; views rebuild from :attr:`turns`.
-        reply_finished(str): a reply completed normally, with its full text.
-        failed(str): a run failed; the message is the server's own words.
-        busy_changed(bool): a run started or ended.
-        models_changed(list, str): the model ids on offer and where they came from.
-        target_changed(): provider, model or parameters changed.
-        status_changed(str): a short status line (engine starting, model list warnings).
+        pane_added(int): a pane was inserted at this index.
+        pane_removed(int): the pane at this index was removed.
+        busy_changed(bool): whether any pane is running changed.
+        layout_changed(str): ``columns`` or ``grid``.
+        marks_changed(object, object): index of the fastest and of the cheapest pane, or None.
         providers_changed(): providers were added, removed or edited in Settings.
     """
 
-    turn_added = Signal(int)
-    text_received = Signal(int, str)
-    reasoning_received = Signal(int, str)
-    turn_finished = Signal(int)
-    turns_reset = Signal()
-    reply_finished = Signal(str)
-    failed = Signal(str)
+    pane_added = Signal(int)
+    pane_removed = Signal(int)
     busy_changed = Signal(bool)
-    models_changed = Signal(list, str)
-    target_changed = Signal()
-    status_changed = Signal(str)
+    layout_changed = Signal(str)
+    marks_changed = Signal(object, object)
     providers_changed = Signal()
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._services = services
         settings = services.settings.settings
-        self._conversation = Conversation(system_prompt=settings.chat.system_prompt)
-        self._params: dict[str, Any] = dict(settings.chat.params)
-        self._provider_id = settings.active_provider
-        self._model = (
-            settings.active_model or settings.provider(self._provider_id).default_model or ""
-        )
-        self._task: asyncio.Task[None] | None = None
-        self._models_task: asyncio.Task[None] | None = None
+        self._system_prompt = settings.chat.system_prompt
+        self._layout: Layout = settings.chat.layout
+        self._inputs: list[str] = []
+        self._panes: list[ChatPane] = []
+        for target in settings.chat_targets()[:MAX_PANES]:
+            self._insert(len(self._panes), target)
         services.settings.providers_changed.connect(self.providers_changed)
-        services.engine.status_changed.connect(self._on_engine_status)
 
     # -- state read by views -------------------------------------------------------------------
 
     @property
-    def turns(self) -> list[Turn]:
-        """The conversation's turns, oldest first (read-only for views)."""
-        return self._conversation.turns
+    def panes(self) -> list[ChatPane]:
+        """The panes, left to right."""
+        return list(self._panes)
 
     @property
     def system_prompt(self) -> str:
-        """The system prompt sent first in every request."""
-        return self._conversation.system_prompt
+        """The system prompt of every pane that has none of its own."""
+        return self._system_prompt
 
     @property
-    def params(self) -> dict[str, Any]:
-        """The parameters the user has set; unset ones are absent and use the provider default."""
-        return dict(self._params)
-
-    @property
-    def provider_id(self) -> str:
-        """Id of the provider profile the next run uses."""
-        return self._provider_id
-
-    @property
-    def model(self) -> str:
-        """Model id the next run uses."""
-        return self._model
+    def layout(self) -> Layout:
+        """How the panes are arranged."""
+        return self._layout
 
     @property
     def busy(self) -> bool:
-        """Whether a run is in flight."""
-        return self._task is not None and not self._task.done()
+        """Whether any pane is running."""
+        return any(pane.busy for pane in self._panes)
+
+    @property
+    def can_add(self) -> bool:
+        """Whether another pane fits."""
+        return len(self._panes) < MAX_PANES
 
     def providers(self) -> list[tuple[str, str]]:
         """(id, display name) of every configured provider."""
         return [(p.id, p.name) for p in self._services.settings.settings.providers]
 
-    # -- commands ------------------------------------------------------------------------------
+    # -- shared commands -----------------------------------------------------------------------
 
     def send(self, text: str) -> bool:
-        """Append ``text`` as a user turn and stream the reply; False when nothing was sent."""
+        """Send ``text`` to every pane at once; False when nothing was sent."""
         if self.busy or not text.strip():
             return False
-        if not self._model:
-            self.failed.emit("Choose a model first.")
-            return False
-        self._conversation.add_user(text)
-        self.turn_added.emit(len(self.turns) - 1)
-        self._start_reply()
+        self._inputs.append(text)
+        for pane in self._panes:
+            pane.send(text)
         return True
 
     def stop(self) -> None:
-        """Cancel the run in flight; the text received so far is kept and marked stopped."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        """Stop every pane; partial replies are kept."""
+        for pane in self._panes:
+            pane.stop()
 
     def regenerate(self) -> bool:
-        """Drop the last reply and ask again with the same conversation."""
-        if self.busy or self._conversation.last_user_index() is None:
+        """Ask every pane again for its last reply."""
+        if self.busy:
             return False
-        if self._conversation.drop_replies_after_last_user():
-            self.turns_reset.emit()
-        self._start_reply()
-        return True
+        started = [pane.regenerate() for pane in self._panes]
+        return any(started)
 
     def edit_last(self) -> str | None:
-        """Take back the last user message (and its reply) so the user can edit and resend it."""
+        """Take back the last shared input from every pane, returning it for editing."""
         if self.busy:
             return None
-        text = self._conversation.pop_last_exchange()
-        if text is not None:
-            self.turns_reset.emit()
-        return text
+        texts = [pane.edit_last() for pane in self._panes]
+        if self._inputs:
+            self._inputs.pop()
+        return next((t for t in texts if t is not None), None)
 
     def clear(self) -> None:
-        """Start a new conversation (the system prompt and target stay)."""
-        self.stop()
-        self._conversation.turns.clear()
-        self.turns_reset.emit()
+        """Start a new conversation in every pane."""
+        self._inputs.clear()
+        for pane in self._panes:
+            pane.clear()
 
     def set_system_prompt(self, text: str) -> None:
-        """Use ``text`` as the system prompt from the next request on, and remember it."""
-        self._conversation.system_prompt = text
+        """Use ``text`` as the shared system prompt and remember it."""
+        self._system_prompt = text
         self._services.settings.update_chat(system_prompt=text)
 
-    def set_param(self, name: str, value: Any) -> None:
-        """Set a sampling parameter, or unset it with ``None`` so the provider default applies."""
-        if value is None:
-            self._params.pop(name, None)
-        else:
-            self._params[name] = value
-        self._services.settings.update_chat(params=dict(self._params))
-        self.target_changed.emit()
-
-    def set_provider(self, provider_id: str) -> None:
-        """Switch provider; the model switches to the provider's default and the list refreshes."""
-        if provider_id == self._provider_id:
+    def set_layout(self, layout: Layout) -> None:
+        """Arrange panes in columns or a grid, and remember it."""
+        if layout == self._layout:
             return
-        profile = self._services.settings.settings.provider(provider_id)
-        self._provider_id = provider_id
-        self._model = profile.default_model or ""
-        self._services.settings.update_target(provider_id, self._model)
-        self.target_changed.emit()
-        self.refresh_models()
+        self._layout = layout
+        self._services.settings.update_chat(layout=layout)
+        self.layout_changed.emit(layout)
 
-    def set_model(self, model: str) -> None:
-        """Use ``model`` for the next run."""
-        model = model.strip()
-        if model == self._model:
-            return
-        self._model = model
-        self._services.settings.update_target(self._provider_id, model)
-        self.target_changed.emit()
+    def refresh_models(self, *, include_local: bool = True) -> None:
+        """Refresh every pane's model list; ``include_local=False`` skips the built-in engine,
+        so that listing models at start-up does not start it."""
+        for pane in self._panes:
+            if include_local or pane.provider_id != "local":
+                pane.refresh_models()
 
-    def refresh_models(self) -> None:
-        """Fetch the provider's model list in the background; ``models_changed`` reports it."""
-        if self._models_task is not None and not self._models_task.done():
-            self._models_task.cancel()
-        self._models_task = self._services.runner.start(self._load_models(), name="chat.models")
+    # -- targets -------------------------------------------------------------------------------
 
-    # -- runs ----------------------------------------------------------------------------------
+    def add_target(self) -> int | None:
+        """Add a pane with the same target as the last one; returns its index."""
+        return self.duplicate_target(len(self._panes) - 1)
 
-    def _start_reply(self) -> None:
-        turn = self._conversation.start_reply()
-        index = len(self.turns) - 1
-        self.turn_added.emit(index)
-        self._task = self._services.runner.start(self._stream_reply(turn, index), name="chat.reply")
-        self.busy_changed.emit(True)
-
-    async def _stream_reply(self, turn: Turn, index: int) -> None:
-        messages = self._conversation.api_messages()
-        try:
-            params = clean_params(self._params)
-            client = await self._services.connections.client(self._provider_id)
-        except (ValueError, FireplayError) as error:
-            self._fail(turn, index, str(error), None)
-            return
-        try:
-            async for event in stream_chat(
-                client,
-                model=self._model,
-                messages=messages,
-                params=params,
-                extra_body=_PROVIDER_EXTRAS.get(self._provider_id),
-                estimate_cost=self._cost_estimator(self._model),
-            ):
-                match event:
-                    case TextDelta(text=text):
-                        turn.content += text
-                        self.text_received.emit(index, text)
-                    case ReasoningDelta(text=text):
-                        turn.reasoning += text
-                        self.reasoning_received.emit(index, text)
-                    case Finished(metrics=metrics):
-                        turn.status = TurnStatus.COMPLETE
-                        turn.metrics = metrics
-                        turn.finish_reason = metrics.finish_reason
-                    case Failed(message=message, metrics=metrics):
-                        self._fail(turn, index, message, metrics)
-                        return
-                    case Started():
-                        pass
-        except asyncio.CancelledError:
-            turn.status = TurnStatus.STOPPED
-            self._end(index)
-            raise
-        self._end(index)
-        self.reply_finished.emit(turn.content)
-
-    def _fail(self, turn: Turn, index: int, message: str, metrics: RunMetrics | None) -> None:
-        turn.status = TurnStatus.FAILED
-        turn.error = message
-        turn.metrics = metrics
-        self._end(index)
-        self.failed.emit(message)
-
-    def _end(self, index: int) -> None:
-        self.turn_finished.emit(index)
-        self.busy_changed.emit(False)
-
-    def _cost_estimator(self, model: str) -> Any:
-        info = load_catalog().get(model) if self._provider_id == "fireworks" else None
-        if info is None:
+    def duplicate_target(self, index: int) -> int | None:
+        """Insert a copy of pane ``index``'s target right after it; returns the new index."""
+        if not self.can_add:
             return None
+        self._insert(index + 1, self._panes[index].target)
+        self._save_targets()
+        return index + 1
 
-        def estimate(metrics: RunMetrics) -> float | None:
-            if metrics.prompt_tokens is None or metrics.completion_tokens is None:
-                return None
-            return estimate_cost(
-                info, metrics.prompt_tokens, metrics.completion_tokens, metrics.cached_tokens or 0
+    def remove_target(self, index: int) -> bool:
+        """Remove pane ``index`` (stopping it); the last pane cannot be removed."""
+        if len(self._panes) <= 1:
+            return False
+        pane = self._panes.pop(index)
+        pane.stop()
+        pane.deleteLater()
+        self.pane_removed.emit(index)
+        self._save_targets()
+        self._update_marks()
+        return True
+
+    def vary(self, index: int, count: int, what: Variation) -> None:
+        """Replace all panes by ``count`` copies of pane ``index``'s target that differ in one knob.
+
+        Seeds are 1..count; temperatures are spread evenly from 0.0 to 1.4. Conversations start
+        empty, since the panes are new.
+        """
+        if self.busy:
+            return
+        count = max(2, min(count, MAX_PANES))
+        base = self._panes[index].target
+        targets = []
+        for n in range(count):
+            value: Any = n + 1 if what == "seed" else round(1.4 * n / (count - 1), 2)
+            targets.append(base.model_copy(update={"params": {**base.params, what: value}}))
+        self._replace_all(targets)
+
+    def continue_with(self, index: int) -> None:
+        """Copy pane ``index``'s conversation into every other pane, to go on from it."""
+        if self.busy:
+            return
+        source = self._panes[index].turns
+        for i, pane in enumerate(self._panes):
+            if i != index:
+                pane.replace_turns(source)
+        self._update_marks()
+
+    # -- comparison ----------------------------------------------------------------------------
+
+    def diff(self, left: int, right: int) -> list[Segment]:
+        """Word-level diff between two panes' newest replies."""
+        return word_diff(self._panes[left].last_reply(), self._panes[right].last_reply())
+
+    def comparison(self) -> ComparisonRecord:
+        """Everything on screen: inputs, targets, conversations and metrics."""
+        panes = []
+        for pane in self._panes:
+            target = pane.target
+            messages: list[dict[str, Any]] = []
+            for turn in pane.turns:
+                message: dict[str, Any] = {"role": turn.role.value, "content": turn.content}
+                if turn.role is Role.ASSISTANT:
+                    message["status"] = turn.status.value
+                    message["metrics"] = metrics_dict(turn.metrics)
+                    if turn.reasoning:
+                        message["reasoning"] = turn.reasoning
+                    if turn.error:
+                        message["error"] = turn.error
+                messages.append(message)
+            system = (
+                target.system_prompt if target.system_prompt is not None else self._system_prompt
             )
-
-        return estimate
-
-    def _on_engine_status(self, _state: str, message: str) -> None:
-        if self._provider_id == "local":
-            self.status_changed.emit(message)
-
-    async def _load_models(self) -> None:
-        provider_id = self._provider_id
-        if provider_id == "local":
-            self.status_changed.emit("Starting the built-in engine…")
-        try:
-            listing = await self._services.connections.list_models(provider_id)
-        except FireplayError as error:
-            self.status_changed.emit(f"Could not list models: {error}")
-            return
-        if provider_id != self._provider_id:
-            return
-        if not self._model and listing.ids:
-            self.set_model(listing.ids[0])
-        self.models_changed.emit(listing.ids, listing.source)
-        self.status_changed.emit(
-            f"{len(listing.ids)} models {listing.source}"
-            + (f" ({listing.warning})" if listing.warning else "")
+            panes.append(
+                PaneRecord(
+                    provider=target.provider,
+                    model=target.model,
+                    params=target.params,
+                    system_prompt=system,
+                    messages=messages,
+                    metrics=[m.get("metrics") for m in messages if m["role"] == "assistant"],
+                )
+            )
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        return ComparisonRecord(
+            inputs=list(self._inputs), panes=panes, created=created, app_version=app.__version__
         )
+
+    def export_markdown(self) -> str:
+        """The comparison as a Markdown report."""
+        return comparison_to_markdown(self.comparison())
+
+    def export_json(self) -> str:
+        """The comparison as JSON (see ``app.domain.compare``)."""
+        return comparison_to_json(self.comparison())
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _insert(self, index: int, target: TargetSettings) -> None:
+        pane = ChatPane(self._services, target, lambda: self._system_prompt, self)
+        self._panes.insert(index, pane)
+        pane.busy_changed.connect(self._on_pane_busy_changed)
+        pane.target_changed.connect(self._save_targets)
+        self.pane_added.emit(index)
+
+    def _replace_all(self, targets: list[TargetSettings]) -> None:
+        while self._panes:
+            pane = self._panes.pop()
+            pane.stop()
+            pane.deleteLater()
+            self.pane_removed.emit(len(self._panes))
+        self._inputs.clear()
+        for target in targets:
+            self._insert(len(self._panes), target)
+        self._save_targets()
+        self._update_marks()
+
+    def _save_targets(self) -> None:
+        self._services.settings.update_workbench([pane.target for pane in self._panes])
+
+    def _on_pane_busy_changed(self, _busy: bool) -> None:
+        self.busy_changed.emit(self.busy)
+        if not self.busy:
+            self._update_marks()
+
+    def _update_marks(self) -> None:
+        fastest, cheapest = best_panes([pane.last_metrics for pane in self._panes])
+        self.marks_changed.emit(fastest, cheapest)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 
-from app.settings import AppSettings, ProviderProfile, SecretStore, save_settings
+from app.settings import AppSettings, ProviderProfile, SecretStore, TargetSettings, save_settings
 
 __all__ = ["SettingsPresenter"]
 
@@ -83,9 +83,20 @@ class SettingsPresenter(QObject):
         self._replace(self._settings.updated(chat=chat))
 
     def update_target(self, provider_id: str, model: str | None) -> None:
-        """Remember the provider and model last used."""
+        """Point the first Chat pane (and new panes' default) at this provider and model."""
+        targets = self._settings.chat_targets()
+        targets[0] = targets[0].model_copy(update={"provider": provider_id, "model": model or ""})
+        self.update_workbench(targets)
+
+    def update_workbench(self, targets: list[TargetSettings]) -> None:
+        """Remember the Chat panes' targets, the first of which is also the active target."""
+        chat = self._settings.chat.model_dump() | {"targets": [t.model_dump() for t in targets]}
         self._replace(
-            self._settings.updated(active_provider=provider_id, active_model=model or None)
+            self._settings.updated(
+                chat=chat,
+                active_provider=targets[0].provider,
+                active_model=targets[0].model or None,
+            )
         )
 
     def update_window(self, **changes: Any) -> None:

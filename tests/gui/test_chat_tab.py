@@ -41,7 +41,7 @@ def test_reply_streams_in_and_metrics_appear(
     qtbot: Any, chat: Any, fake_server: FakeServer
 ) -> None:
     fake_server.script.append(Scripted(chunks=["Hel", "lo ", "world"], delay=0.05))
-    presenter = chat.presenter
+    presenter = chat.presenter.panes[0]
     with qtbot.waitSignal(presenter.text_received, timeout=5000):
         _send(qtbot, chat, "hi there")
     # Mid-stream: the reply is visible while it is still arriving, and Stop is available.
@@ -50,7 +50,7 @@ def test_reply_streams_in_and_metrics_appear(
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000) as finished:
         pass
     assert finished.args == ["Hello world"]
-    assert chat.transcript.text() == "hi there\n\nHello world"
+    assert chat.pane_views[0].transcript.text() == "hi there\n\nHello world"
     assert chat.findChild(QPlainTextEdit, "promptInput").toPlainText() == ""
     metrics = chat.findChild(object, "metrics").text()
     assert "TTFT" in metrics and "tok/s" in metrics and "stop" in metrics
@@ -62,7 +62,7 @@ def test_reply_streams_in_and_metrics_appear(
 
 def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
     fake_server.script.append(Scripted(chunks=["partial ", "answer", *["more"] * 50], delay=0.1))
-    presenter = chat.presenter
+    presenter = chat.presenter.panes[0]
     _send(qtbot, chat, "tell me a long story")
     qtbot.waitUntil(lambda: "answer" in presenter.turns[-1].content, timeout=5000)
     with qtbot.waitSignal(presenter.busy_changed, timeout=5000):
@@ -70,7 +70,7 @@ def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeSe
     turn = presenter.turns[-1]
     assert turn.status is TurnStatus.STOPPED
     assert turn.content.startswith("partial answer")
-    view = chat.transcript.view(1)
+    view = chat.pane_views[0].transcript.view(1)
     assert view.body.toPlainText().startswith("partial answer")
     assert view.status_label.text() == "stopped"
     # The app is usable again and the next request carries the partial reply the user saw.
@@ -93,15 +93,15 @@ def test_wrong_key_shows_the_server_message_inline(
         }
     }
     fake_server.script.append(Scripted(status=401, body=error))
-    presenter = chat.presenter
+    presenter = chat.presenter.panes[0]
     with qtbot.waitSignal(presenter.failed, timeout=5000) as failed:
         _send(qtbot, chat, "hello?")
     assert "Invalid API key provided" in failed.args[0] and "401" in failed.args[0]
-    view = chat.transcript.view(1)
+    view = chat.pane_views[0].transcript.view(1)
     assert view.error_label.isVisible() or not chat.isVisible()
     assert "Invalid API key provided" in view.error_label.text()
     assert "Traceback" not in view.error_label.text()
-    assert chat.transcript.view(0).body.toPlainText() == "hello?"
+    assert chat.pane_views[0].transcript.view(0).body.toPlainText() == "hello?"
     qtbot.waitUntil(chat.findChild(QPushButton, "sendButton").isEnabled)
 
 
@@ -119,7 +119,7 @@ def test_rate_limit_is_retried_then_succeeds(
     }
     fake_server.script.append(Scripted(status=429, body=limited, headers={"retry-after": "0"}))
     fake_server.script.append(Scripted(chunks=["after ", "retry"]))
-    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000) as finished:
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000) as finished:
         _send(qtbot, chat, "busy?")
     assert finished.args == ["after retry"]
     assert len(_chat_requests(fake_server)) == 2
@@ -138,7 +138,7 @@ def test_rate_limit_exhausted_says_so(
         }
     }
     fake_server.script.extend(Scripted(status=429, body=limited) for _ in range(3))
-    with qtbot.waitSignal(chat.presenter.failed, timeout=5000) as failed:
+    with qtbot.waitSignal(chat.presenter.panes[0].failed, timeout=5000) as failed:
         _send(qtbot, chat, "busy?")
     assert "429" in failed.args[0] and "Rate limit exceeded" in failed.args[0]
 
@@ -150,7 +150,7 @@ def test_parameters_are_sent_only_when_set(qtbot: Any, chat: Any, fake_server: F
     system = chat.findChild(QPlainTextEdit, "systemPrompt")
     qtbot.keyClicks(system, "Answer in French.")
     fake_server.script.append(Scripted(chunks=["Bonjour"]))
-    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
         _send(qtbot, chat, "hello")
     body = _chat_requests(fake_server)[-1].json
     assert body["temperature"] == 0.3
@@ -159,13 +159,13 @@ def test_parameters_are_sent_only_when_set(qtbot: Any, chat: Any, fake_server: F
     # Back to default: the field is no longer sent.
     temperature.setValue(temperature.minimum())
     fake_server.script.append(Scripted(chunks=["Salut"]))
-    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
         _send(qtbot, chat, "again")
     assert "temperature" not in _chat_requests(fake_server)[-1].json
 
 
 def test_regenerate_edit_and_clear(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
-    presenter = chat.presenter
+    presenter = chat.presenter.panes[0]
     fake_server.script.append(Scripted(chunks=["first"]))
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
         _send(qtbot, chat, "question")
@@ -173,7 +173,7 @@ def test_regenerate_edit_and_clear(qtbot: Any, chat: Any, fake_server: FakeServe
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
         qtbot.mouseClick(chat.findChild(QPushButton, "regenerateButton"), Qt.MouseButton.LeftButton)
     assert [t.content for t in presenter.turns] == ["question", "second"]
-    assert len(chat.transcript.messages) == 2
+    assert len(chat.pane_views[0].transcript.messages) == 2
     qtbot.waitUntil(chat.findChild(QPushButton, "editLastButton").isEnabled)
     qtbot.mouseClick(chat.findChild(QPushButton, "editLastButton"), Qt.MouseButton.LeftButton)
     prompt = chat.findChild(QPlainTextEdit, "promptInput")
@@ -184,7 +184,7 @@ def test_regenerate_edit_and_clear(qtbot: Any, chat: Any, fake_server: FakeServe
         qtbot.mouseClick(chat.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
     assert _chat_requests(fake_server)[-1].json["messages"][-1]["content"] == "question (edited)"
     qtbot.mouseClick(chat.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
-    assert presenter.turns == [] and chat.transcript.messages == []
+    assert presenter.turns == [] and chat.pane_views[0].transcript.messages == []
 
 
 def test_reasoning_is_collapsed_and_markdown_renders(
@@ -192,9 +192,9 @@ def test_reasoning_is_collapsed_and_markdown_renders(
 ) -> None:
     answer = ["Here:\n\n", "```python\n", "print('hi')\n", "```\n\n", "**done**"]
     fake_server.script.append(Scripted(reasoning=["Let me ", "think."], chunks=answer))
-    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
         _send(qtbot, chat, "code please")
-    view = chat.transcript.view(1)
+    view = chat.pane_views[0].transcript.view(1)
     assert view.reasoning_toggle.text().startswith("Reasoning")
     assert not view.reasoning.isVisibleTo(view)
     view.reasoning_toggle.click()
@@ -211,16 +211,16 @@ def test_copy_puts_the_markdown_source_on_the_clipboard(
     from PySide6.QtGui import QGuiApplication
 
     fake_server.script.append(Scripted(chunks=["**bold** text"]))
-    with qtbot.waitSignal(chat.presenter.reply_finished, timeout=5000):
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
         _send(qtbot, chat, "x")
-    chat.transcript.view(1).copy_button.click()
+    chat.pane_views[0].transcript.view(1).copy_button.click()
     assert QGuiApplication.clipboard().text() == "**bold** text"
 
 
 def test_unreachable_server_is_a_clear_error(qtbot: Any, make_app: Any) -> None:
     app = make_app("--provider", "http://127.0.0.1:9/v1", "--model", "m")
     tab = app.window.findChild(object, "tab-chat")
-    with qtbot.waitSignal(tab.presenter.failed, timeout=15000) as failed:
+    with qtbot.waitSignal(tab.presenter.panes[0].failed, timeout=15000) as failed:
         _send(qtbot, tab, "anyone?")
     assert "connect" in failed.args[0].lower()
     qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled)
@@ -234,10 +234,10 @@ def test_settings_persist_target_params_and_system_prompt(
     tab.findChild(QDoubleSpinBox, "param-top_p").setValue(0.5)
     qtbot.keyClicks(tab.findChild(QPlainTextEdit, "systemPrompt"), "Be terse.")
     saved = json.loads((config_dir / "settings.json").read_text())
-    assert saved["chat"]["params"] == {"top_p": 0.5}
+    assert saved["chat"]["targets"][0]["params"] == {"top_p": 0.5}
     again = make_app()
     tab2 = again.window.findChild(object, "tab-chat")
-    assert tab2.presenter.model == "fake-model"
-    assert tab2.presenter.params == {"top_p": 0.5}
+    assert tab2.presenter.panes[0].model == "fake-model"
+    assert tab2.presenter.panes[0].params == {"top_p": 0.5}
     assert tab2.findChild(QPlainTextEdit, "systemPrompt").toPlainText() == "Be terse."
     assert tab2.findChild(QDoubleSpinBox, "param-top_p").value() == 0.5

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("qloop")]
 def test_first_launch_answers_with_the_built_in_engine(qtbot: Any, make_app: Any) -> None:
     app = make_app()
     tab = app.window.findChild(object, "tab-chat")
-    presenter = tab.presenter
+    presenter = tab.presenter.panes[0]
     assert presenter.provider_id == "local"
     statuses: list[str] = []
     presenter.status_changed.connect(statuses.append)
@@ -30,7 +30,7 @@ def test_first_launch_answers_with_the_built_in_engine(qtbot: Any, make_app: Any
     assert not turn.metrics.tokens_estimated  # the engine reports usage
     assert turn.metrics.completion_tokens <= 24
     assert any("engine" in s.lower() for s in statuses), statuses
-    assert tab.transcript.view(1).body.toPlainText().strip()
+    assert tab.pane_views[0].transcript.view(1).body.toPlainText().strip()
     # The model list comes from the engine itself.
     with qtbot.waitSignal(presenter.models_changed, timeout=30_000) as models:
         presenter.refresh_models()

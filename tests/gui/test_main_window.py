@@ -39,14 +39,14 @@ def test_every_registered_tab_is_built_with_its_stable_names(make_app: Any, spec
 
 def test_provider_flag_accepts_an_id_and_rejects_nonsense(make_app: Any) -> None:
     window = make_app("--provider", "fireworks", "--model", "accounts/fireworks/models/x").window
-    chat = window.presenters["chat"]
+    chat = window.presenters["chat"].panes[0]
     assert (chat.provider_id, chat.model) == ("fireworks", "accounts/fireworks/models/x")
     with pytest.raises(SystemExit, match="unknown provider"):
         make_app("--provider", "no-such-provider")
 
 
 def test_without_a_key_the_default_provider_is_the_built_in_engine(make_app: Any) -> None:
-    chat = make_app().window.presenters["chat"]
+    chat = make_app().window.presenters["chat"].panes[0]
     assert (chat.provider_id, chat.model) == ("local", "smollm2-135m-instruct")
 
 
@@ -77,7 +77,7 @@ def test_first_run_with_a_key_in_the_environment_picks_that_provider(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FIREWORKS_API_KEY", "fw-secret-from-env")
-    chat = make_app().window.presenters["chat"]
+    chat = make_app().window.presenters["chat"].panes[0]
     assert chat.provider_id == "fireworks"
     assert chat.model == "accounts/fireworks/models/gpt-oss-120b"
 
@@ -85,4 +85,4 @@ def test_first_run_with_a_key_in_the_environment_picks_that_provider(
 def test_a_later_run_keeps_the_users_choice(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     make_app("--provider", "local")  # an explicit choice is saved
     monkeypatch.setenv("FIREWORKS_API_KEY", "fw-secret-from-env")
-    assert make_app().window.presenters["chat"].provider_id == "local"
+    assert make_app().window.presenters["chat"].panes[0].provider_id == "local"

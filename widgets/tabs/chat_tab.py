@@ -1,112 +1,125 @@
-"""Chat tab: a streaming multi-turn conversation with one target."""
+"""Chat tab: one shared input streamed to 1–8 panes side by side, each with its own target."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
+    QCheckBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.presenters.chat import ChatPresenter
-from widgets.common.metrics_format import format_metrics, metrics_tooltip
+from app.presenters.chat import MAX_PANES, ChatPresenter
+from app.presenters.pane import ChatPane
+from widgets.common.diff_view import DiffDialog
+from widgets.common.pane_grid import PaneGrid
+from widgets.common.pane_view import PaneView
 from widgets.common.param_panel import ParamPanel
-from widgets.common.transcript import Transcript
 
 __all__ = ["SHORTCUTS", "ChatTab"]
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
-    ("Ctrl+Return", "Send"),
-    ("Esc", "Stop the reply"),
-    ("Ctrl+R", "Regenerate the last reply"),
+    ("Ctrl+Return", "Send to every pane"),
+    ("Esc", "Stop every pane (partial text is kept)"),
+    ("Ctrl+R", "Regenerate the last replies"),
     ("Ctrl+E", "Edit and resend the last message"),
     ("Ctrl+L", "New conversation"),
-)
-
-_EMPTY_TEXT = (
-    "Type a message below and press Ctrl+Enter.\n"
-    "Pick a provider and model above; parameters left at “default” use the provider's defaults."
+    ("Ctrl+T", "Add a target (pane)"),
+    ("Ctrl+D", "Diff two panes' answers"),
 )
 
 
 class ChatTab(QWidget):
-    """View of a :class:`ChatPresenter`: renders its turns and forwards the user's commands."""
+    """View of a :class:`ChatPresenter`: a toolbar, the pane grid, the input and a side panel."""
 
     def __init__(self, presenter: ChatPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
+        self.pane_views: list[PaneView] = []
+        self._selected = 0
+        self._diff_dialog: DiffDialog | None = None
         self._build()
+        for index in range(len(presenter.panes)):
+            self._on_pane_added(index)
         self._wire()
-        self._fill_providers()
-        self._on_target_changed()
+        self._select(0)
         self._on_busy_changed(False)
 
     # -- construction --------------------------------------------------------------------------
 
     def _build(self) -> None:
         p = self.presenter
-        self.provider_picker = QComboBox()
-        self.provider_picker.setObjectName("providerPicker")
-        self.provider_picker.setToolTip("Provider (Settings → Providers to add keys and endpoints)")
-        self.model_picker = QComboBox()
-        self.model_picker.setObjectName("modelPicker")
-        self.model_picker.setEditable(True)
-        self.model_picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_picker.setMinimumContentsLength(28)
-        self.model_picker.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        self.add_target_button = QPushButton("+ Add target")
+        self.add_target_button.setObjectName("addTargetButton")
+        self.add_target_button.setToolTip(
+            f"Add a pane answering the same input (up to {MAX_PANES}; Ctrl+T)"
         )
-        self.model_picker.setToolTip("Model id; pick from the provider's list or type any id")
-        self.refresh_button = QPushButton("Refresh models")
-        self.refresh_button.setObjectName("refreshModelsButton")
-        self.status_label = QLabel()
-        self.status_label.setObjectName("statusLabel")
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.layout_button = QToolButton()
+        self.layout_button.setObjectName("layoutButton")
+        self.layout_button.setCheckable(True)
+        self.layout_button.setText("Grid layout")
+        self.layout_button.setToolTip("Arrange panes in a grid instead of columns")
+        self.vary_button = QToolButton()
+        self.vary_button.setObjectName("varyButton")
+        self.vary_button.setText("Same model × N")
+        self.vary_button.setToolTip(
+            "Replace the panes by copies of the selected pane that differ in seed or temperature"
+        )
+        self.vary_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        vary_menu = QMenu(self.vary_button)
+        for count in (2, 3, 4):
+            action = vary_menu.addAction(f"{count} seeds")
+            action.triggered.connect(lambda _=False, n=count: self._vary(n, "seed"))
+        vary_menu.addSeparator()
+        for count in (3, 4, 5):
+            action = vary_menu.addAction(f"{count} temperatures (0 → 1.4)")
+            action.triggered.connect(lambda _=False, n=count: self._vary(n, "temperature"))
+        self.vary_button.setMenu(vary_menu)
+        self.diff_button = QPushButton("Diff…")
+        self.diff_button.setObjectName("diffButton")
+        self.diff_button.setToolTip("Word-level diff of two panes' answers (Ctrl+D)")
+        self.export_button = QToolButton()
+        self.export_button.setObjectName("exportButton")
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        export_menu.addAction("As Markdown…").triggered.connect(lambda: self._ask_export("md"))
+        export_menu.addAction("As JSON…").triggered.connect(lambda: self._ask_export("json"))
+        self.export_button.setMenu(export_menu)
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(self.add_target_button)
+        toolbar.addWidget(self.vary_button)
+        toolbar.addWidget(self.layout_button)
+        toolbar.addStretch(1)
+        toolbar.addWidget(self.diff_button)
+        toolbar.addWidget(self.export_button)
 
-        target_bar = QHBoxLayout()
-        target_bar.addWidget(QLabel("Provider"))
-        target_bar.addWidget(self.provider_picker)
-        target_bar.addWidget(QLabel("Model"))
-        target_bar.addWidget(self.model_picker, 1)
-        target_bar.addWidget(self.refresh_button)
-
-        self.transcript = Transcript()
-        self.transcript.setObjectName("output")
-        self.transcript.set_placeholder(_EMPTY_TEXT)
-        self.metrics_label = QLabel()
-        self.metrics_label.setObjectName("metrics")
-        self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        pane = QWidget()
-        pane.setObjectName("pane-0")
-        pane_layout = QVBoxLayout(pane)
-        pane_layout.setContentsMargins(0, 0, 0, 0)
-        pane_layout.addLayout(target_bar)
-        pane_layout.addWidget(self.transcript, 1)
-        pane_layout.addWidget(self.metrics_label)
-        pane_layout.addWidget(self.status_label)
+        self.grid = PaneGrid()
+        self.grid.setObjectName("paneGrid")
 
         self.prompt = QPlainTextEdit()
         self.prompt.setObjectName("promptInput")
-        self.prompt.setPlaceholderText("Message… (Ctrl+Enter to send)")
+        self.prompt.setPlaceholderText("Message every pane… (Ctrl+Enter to send)")
         self.prompt.setTabChangesFocus(True)
         self.prompt.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.prompt.setFixedHeight(96)
+        self.prompt.setFixedHeight(88)
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
-        self.send_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
         self.regenerate_button = QPushButton("Regenerate")
@@ -116,11 +129,11 @@ class ChatTab(QWidget):
         self.clear_button = QPushButton("New chat")
         self.clear_button.setObjectName("clearButton")
         for button, tip in (
-            (self.send_button, "Send (Ctrl+Enter)"),
-            (self.stop_button, "Stop the reply; the text so far is kept (Esc)"),
-            (self.regenerate_button, "Ask again for the last reply (Ctrl+R)"),
+            (self.send_button, "Send to every pane (Ctrl+Enter)"),
+            (self.stop_button, "Stop every pane; the text so far is kept (Esc)"),
+            (self.regenerate_button, "Ask every pane again for its last reply (Ctrl+R)"),
             (self.edit_button, "Take back your last message to edit and resend it (Ctrl+E)"),
-            (self.clear_button, "Start a new conversation (Ctrl+L)"),
+            (self.clear_button, "Start a new conversation in every pane (Ctrl+L)"),
         ):
             button.setToolTip(tip)
         actions = QHBoxLayout()
@@ -134,7 +147,8 @@ class ChatTab(QWidget):
         main = QWidget()
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(8, 8, 4, 8)
-        main_layout.addWidget(pane, 1)
+        main_layout.addLayout(toolbar)
+        main_layout.addWidget(self.grid, 1)
         main_layout.addWidget(self.prompt)
         main_layout.addLayout(actions)
 
@@ -142,29 +156,37 @@ class ChatTab(QWidget):
         self.system_prompt.setObjectName("systemPrompt")
         self.system_prompt.setPlaceholderText("You are a helpful assistant…")
         self.system_prompt.setTabChangesFocus(True)
-        system_box = QGroupBox("System prompt")
+        system_box = QGroupBox("System prompt (all panes)")
         system_layout = QVBoxLayout(system_box)
         system_layout.addWidget(self.system_prompt)
 
-        self.params = ParamPanel(p.params)
+        self.params_box = QGroupBox()
+        self.params = ParamPanel({})
         self.params.setObjectName("paramPanel")
-        params_box = QGroupBox("Parameters")
-        params_layout = QVBoxLayout(params_box)
-        params_layout.addWidget(self.params)
+        self.own_prompt_check = QCheckBox("Own system prompt for this pane")
+        self.own_prompt_check.setObjectName("ownSystemPromptCheck")
+        self.own_prompt = QPlainTextEdit()
+        self.own_prompt.setObjectName("ownSystemPrompt")
+        self.own_prompt.setTabChangesFocus(True)
+        self.own_prompt.setFixedHeight(70)
         params_note = QLabel("“default” = not sent; the provider's default applies.")
         params_note.setWordWrap(True)
         params_note.setObjectName("hint")
+        params_layout = QVBoxLayout(self.params_box)
+        params_layout.addWidget(self.params)
         params_layout.addWidget(params_note)
+        params_layout.addWidget(self.own_prompt_check)
+        params_layout.addWidget(self.own_prompt)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(4, 8, 8, 8)
         side_layout.addWidget(system_box, 1)
-        side_layout.addWidget(params_box)
+        side_layout.addWidget(self.params_box)
         side_scroll = QScrollArea()
         side_scroll.setWidgetResizable(True)
         side_scroll.setWidget(side)
-        side_scroll.setMinimumWidth(270)
+        side_scroll.setMinimumWidth(280)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
@@ -182,28 +204,23 @@ class ChatTab(QWidget):
         self.regenerate_button.clicked.connect(p.regenerate)
         self.edit_button.clicked.connect(self._on_edit_clicked)
         self.clear_button.clicked.connect(p.clear)
-        self.refresh_button.clicked.connect(p.refresh_models)
-        self.provider_picker.activated.connect(self._on_provider_activated)
-        self.model_picker.activated.connect(self._on_model_chosen)
-        model_line = self.model_picker.lineEdit()
-        assert model_line is not None  # the picker is editable
-        model_line.editingFinished.connect(self._on_model_chosen)
+        self.add_target_button.clicked.connect(self._on_add_target)
+        self.layout_button.setChecked(p.layout == "grid")
+        self.layout_button.toggled.connect(lambda grid: p.set_layout("grid" if grid else "columns"))
+        self.diff_button.clicked.connect(self.open_diff)
         self.system_prompt.textChanged.connect(
             lambda: p.set_system_prompt(self.system_prompt.toPlainText())
         )
-        self.params.param_changed.connect(p.set_param)
+        self.params.param_changed.connect(lambda name, value: self._pane().set_param(name, value))
+        self.own_prompt_check.toggled.connect(self._on_own_prompt_toggled)
+        self.own_prompt.textChanged.connect(self._on_own_prompt_edited)
 
-        p.turn_added.connect(self._on_turn_added)
-        p.text_received.connect(lambda i, text: self.transcript.view(i).append_text(text))
-        p.reasoning_received.connect(lambda i, text: self.transcript.view(i).append_reasoning(text))
-        p.turn_finished.connect(self._on_turn_finished)
-        p.turns_reset.connect(self._rebuild)
+        p.pane_added.connect(self._on_pane_added)
+        p.pane_removed.connect(self._on_pane_removed)
         p.busy_changed.connect(self._on_busy_changed)
-        p.models_changed.connect(self._on_models_changed)
-        p.target_changed.connect(self._on_target_changed)
-        p.status_changed.connect(self.status_label.setText)
-        p.failed.connect(self.status_label.setText)
-        p.providers_changed.connect(self._fill_providers)
+        p.layout_changed.connect(lambda _layout: self._arrange())
+        p.marks_changed.connect(self._on_marks_changed)
+        p.providers_changed.connect(self._on_providers_changed)
 
         def shortcut(keys: str, slot: Callable[[], object]) -> None:
             QShortcut(
@@ -219,11 +236,33 @@ class ChatTab(QWidget):
         shortcut("Ctrl+R", p.regenerate)
         shortcut("Ctrl+E", self._on_edit_clicked)
         shortcut("Ctrl+L", p.clear)
+        shortcut("Ctrl+T", self._on_add_target)
+        shortcut("Ctrl+D", self.open_diff)
+
+    # -- public --------------------------------------------------------------------------------
+
+    def open_diff(self) -> DiffDialog:
+        """Show the diff dialog (non-modal) for the current panes."""
+        if self._diff_dialog is None:
+            self._diff_dialog = DiffDialog(self.presenter, self)
+        self._diff_dialog.reload()
+        self._diff_dialog.show()
+        return self._diff_dialog
+
+    def export_to(self, path: Path) -> None:
+        """Write the comparison to ``path``: Markdown for ``.md``, JSON otherwise."""
+        p = self.presenter
+        text = p.export_markdown() if path.suffix.lower() == ".md" else p.export_json()
+        path.write_text(text, encoding="utf-8")
 
     # -- user commands -------------------------------------------------------------------------
 
+    def _pane(self) -> ChatPane:
+        return self.presenter.panes[self._selected]
+
     def _on_send_clicked(self) -> None:
-        self._on_model_chosen()
+        for view in self.pane_views:
+            view.commit_model()
         if self.presenter.send(self.prompt.toPlainText()):
             self.prompt.clear()
 
@@ -234,62 +273,98 @@ class ChatTab(QWidget):
             self.prompt.setFocus()
             self.prompt.moveCursor(self.prompt.textCursor().MoveOperation.End)
 
-    def _on_provider_activated(self, index: int) -> None:
-        self.presenter.set_provider(self.provider_picker.itemData(index))
+    def _on_add_target(self) -> None:
+        index = self.presenter.add_target()
+        if index is not None:
+            self._select(index)
 
-    def _on_model_chosen(self) -> None:
-        self.presenter.set_model(self.model_picker.currentText())
+    def _vary(self, count: int, what: str) -> None:
+        self.presenter.vary(self._selected, count, what)  # type: ignore[arg-type]
+        self._select(0)
+
+    def _ask_export(self, kind: str) -> None:
+        dialog = QFileDialog(self, "Export comparison")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(kind)
+        dialog.setNameFilter("Markdown (*.md)" if kind == "md" else "JSON (*.json)")
+        dialog.selectFile(f"comparison.{kind}")
+        dialog.fileSelected.connect(lambda path: self.export_to(Path(path)))
+        dialog.open()
+
+    def _on_own_prompt_toggled(self, own: bool) -> None:
+        self.own_prompt.setEnabled(own)
+        if own and not self.own_prompt.toPlainText():
+            self.own_prompt.setPlainText(self.presenter.system_prompt)
+        self._pane().set_own_system_prompt(self.own_prompt.toPlainText() if own else None)
+
+    def _on_own_prompt_edited(self) -> None:
+        if self.own_prompt_check.isChecked():
+            self._pane().set_own_system_prompt(self.own_prompt.toPlainText())
 
     # -- presenter events ----------------------------------------------------------------------
 
-    def _assistant_name(self) -> str:
-        return self.presenter.model or "Assistant"
+    def _on_pane_added(self, index: int) -> None:
+        view = PaneView(self.presenter.panes[index], self.presenter.providers())
+        view.activated.connect(lambda v=view: self._select(self.pane_views.index(v)))
+        view.duplicate_requested.connect(
+            lambda v=view: self.presenter.duplicate_target(self.pane_views.index(v))
+        )
+        view.remove_requested.connect(
+            lambda v=view: self.presenter.remove_target(self.pane_views.index(v))
+        )
+        view.continue_requested.connect(
+            lambda v=view: self.presenter.continue_with(self.pane_views.index(v))
+        )
+        self.pane_views.insert(index, view)
+        self._arrange()
 
-    def _on_turn_added(self, index: int) -> None:
-        self.transcript.add(self.presenter.turns[index], self._assistant_name())
+    def _on_pane_removed(self, index: int) -> None:
+        view = self.pane_views.pop(index)
+        view.deleteLater()
+        self._arrange()
+        self._select(min(self._selected, len(self.pane_views) - 1))
 
-    def _on_turn_finished(self, index: int) -> None:
-        view = self.transcript.view(index)
-        view.body.flush()
-        view.reasoning.flush()
-        view.show_final()
-        metrics = view.turn.metrics
-        self.metrics_label.setText(format_metrics(metrics) if metrics else "")
-        self.metrics_label.setToolTip(metrics_tooltip(metrics) if metrics else "")
+    def _arrange(self) -> None:
+        for number, view in enumerate(self.pane_views):
+            view.setObjectName(f"pane-{number}")
+            view.set_removable(len(self.pane_views) > 1)
+            view.set_can_duplicate(self.presenter.can_add)
+        self.add_target_button.setEnabled(self.presenter.can_add)
+        self.grid.arrange(list(self.pane_views), self.presenter.layout)
 
-    def _rebuild(self) -> None:
-        self.transcript.clear()
-        for turn in self.presenter.turns:
-            self.transcript.add(turn, self._assistant_name())
-        self.metrics_label.clear()
+    def _select(self, index: int) -> None:
+        if not self.pane_views:
+            return
+        self._selected = max(0, min(index, len(self.pane_views) - 1))
+        for number, view in enumerate(self.pane_views):
+            view.set_selected(number == self._selected and len(self.pane_views) > 1)
+        pane = self._pane()
+        self.params_box.setTitle(
+            f"Parameters — pane {self._selected + 1}" if len(self.pane_views) > 1 else "Parameters"
+        )
+        self.params.set_values(pane.params)
+        own = pane.own_system_prompt
+        for widget in (self.own_prompt_check, self.own_prompt):
+            widget.blockSignals(True)
+        self.own_prompt_check.setChecked(own is not None)
+        self.own_prompt.setPlainText(own or "")
+        self.own_prompt.setEnabled(own is not None)
+        for widget in (self.own_prompt_check, self.own_prompt):
+            widget.blockSignals(False)
 
     def _on_busy_changed(self, busy: bool) -> None:
-        has_turns = bool(self.presenter.turns)
+        has_turns = any(pane.turns for pane in self.presenter.panes)
         self.send_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.regenerate_button.setEnabled(not busy and has_turns)
         self.edit_button.setEnabled(not busy and has_turns)
+        self.vary_button.setEnabled(not busy)
 
-    def _on_models_changed(self, ids: list[str], _source: str) -> None:
-        current = self.presenter.model
-        self.model_picker.blockSignals(True)
-        self.model_picker.clear()
-        self.model_picker.addItems(ids)
-        self.model_picker.setEditText(current)
-        self.model_picker.blockSignals(False)
+    def _on_marks_changed(self, fastest: int | None, cheapest: int | None) -> None:
+        for number, view in enumerate(self.pane_views):
+            view.set_marks(number == fastest, number == cheapest)
 
-    def _on_target_changed(self) -> None:
-        p = self.presenter
-        index = self.provider_picker.findData(p.provider_id)
-        if index >= 0:
-            self.provider_picker.setCurrentIndex(index)
-        if self.model_picker.currentText() != p.model:
-            self.model_picker.setEditText(p.model)
-
-    def _fill_providers(self) -> None:
-        self.provider_picker.blockSignals(True)
-        self.provider_picker.clear()
-        for provider_id, name in self.presenter.providers():
-            self.provider_picker.addItem(name, provider_id)
-        self.provider_picker.blockSignals(False)
-        self._on_target_changed()
+    def _on_providers_changed(self) -> None:
+        providers = self.presenter.providers()
+        for view in self.pane_views:
+            view.fill_providers(providers)

@@ -1,0 +1,248 @@
+"""The Chat workbench: one input, several targets, panes side by side with their own metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QToolButton
+
+from app.client import AsyncClient
+from app.domain.compare import comparison_from_json
+from app.domain.conversation import TurnStatus
+from tests.fake_server import FakeServer, Scripted
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+
+@pytest.fixture
+def bench(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
+    """A Chat tab on the fake server with three panes on models a, b and c."""
+    app = make_app("--provider", fake_server.url, "--model", "model-a")
+    app.window.show()
+    tab = app.window.findChild(object, "tab-chat")
+    for model in ("model-b", "model-c"):
+        qtbot.mouseClick(tab.findChild(QPushButton, "addTargetButton"), Qt.MouseButton.LeftButton)
+        line = tab.pane_views[-1].findChild(QComboBox, "modelPicker").lineEdit()
+        line.clear()
+        qtbot.keyClicks(line, model)
+        qtbot.keyClick(line, Qt.Key.Key_Return)
+    return tab
+
+
+def _send(qtbot: Any, tab: Any, text: str) -> None:
+    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "promptInput"), text)
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+
+
+def _wait_idle(qtbot: Any, tab: Any) -> None:
+    qtbot.waitUntil(lambda: not tab.presenter.busy, timeout=10_000)
+    qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled, timeout=2000)
+
+
+def test_one_send_streams_into_every_pane_with_its_own_metrics(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    for model, words in (
+        ("model-a", ["alpha ", "one"]),
+        ("model-b", ["beta"]),
+        ("model-c", ["gamma"]),
+    ):
+        fake_server.by_model[model].append(Scripted(chunks=words, delay=0.02))
+    assert [bench.findChild(object, f"pane-{i}") for i in range(3)] == bench.pane_views
+    _send(qtbot, bench, "hello all")
+    _wait_idle(qtbot, bench)
+    replies = [pane.last_reply() for pane in bench.presenter.panes]
+    assert replies == ["alpha one", "beta", "gamma"]
+    models = sorted(
+        r.json["model"] for r in fake_server.requests if r.path.endswith("/completions")
+    )
+    assert models == ["model-a", "model-b", "model-c"]
+    for view in bench.pane_views:
+        assert "TTFT" in view.findChild(object, "metrics").text()
+        assert view.transcript.view(0).body.toPlainText() == "hello all"
+
+
+def test_a_failing_pane_shows_its_error_while_the_others_finish(
+    qtbot: Any, bench: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
+    boom = {
+        "error": {
+            "message": "upstream exploded",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+    }
+    fake_server.by_model["model-a"].append(Scripted(chunks=["fine"], delay=0.05))
+    fake_server.by_model["model-b"].extend(Scripted(status=500, body=boom) for _ in range(3))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["also ", "fine"], delay=0.05))
+    _send(qtbot, bench, "go")
+    _wait_idle(qtbot, bench)
+    a, b, c = bench.presenter.panes
+    assert a.turns[-1].status is TurnStatus.COMPLETE and a.last_reply() == "fine"
+    assert c.turns[-1].status is TurnStatus.COMPLETE and c.last_reply() == "also fine"
+    assert b.turns[-1].status is TurnStatus.FAILED
+    error_label = bench.pane_views[1].transcript.view(1).error_label
+    assert "500" in error_label.text() and "upstream exploded" in error_label.text()
+
+
+def test_per_pane_stop_leaves_the_others_running(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    fake_server.by_model["model-a"].append(Scripted(chunks=["slow "] * 40, delay=0.05))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["b"], delay=0.05))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["c1 ", "c2"], delay=0.05))
+    _send(qtbot, bench, "race")
+    first = bench.presenter.panes[0]
+    qtbot.waitUntil(lambda: "slow" in first.turns[-1].content, timeout=5000)
+    qtbot.mouseClick(
+        bench.pane_views[0].findChild(QToolButton, "paneStopButton"), Qt.MouseButton.LeftButton
+    )
+    _wait_idle(qtbot, bench)
+    assert first.turns[-1].status is TurnStatus.STOPPED
+    assert first.turns[-1].content.startswith("slow")
+    assert bench.presenter.panes[2].last_reply() == "c1 c2"
+
+
+def test_global_stop_stops_every_pane(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=["tick "] * 60, delay=0.05))
+    _send(qtbot, bench, "long")
+    qtbot.waitUntil(lambda: all(p.turns[-1].content for p in bench.presenter.panes), timeout=5000)
+    qtbot.mouseClick(bench.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, bench)
+    assert all(p.turns[-1].status is TurnStatus.STOPPED for p in bench.presenter.panes)
+
+
+def test_each_pane_keeps_its_own_conversation(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=[f"{model} says hi"]))
+        fake_server.by_model[model].append(Scripted(chunks=["second"]))
+    _send(qtbot, bench, "first")
+    _wait_idle(qtbot, bench)
+    _send(qtbot, bench, "second question")
+    _wait_idle(qtbot, bench)
+    sent = {
+        r.json["model"]: r.json["messages"]
+        for r in fake_server.requests
+        if r.path.endswith("/completions")
+    }
+    assert sent["model-b"][1] == {"role": "assistant", "content": "model-b says hi"}
+    assert sent["model-c"][1] == {"role": "assistant", "content": "model-c says hi"}
+
+
+def test_per_pane_parameters_follow_the_selected_pane(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    qtbot.mouseClick(bench.pane_views[1].transcript.viewport(), Qt.MouseButton.LeftButton)
+    assert bench.params_box.title() == "Parameters — pane 2"
+    bench.params.editor("temperature").setValue(0.9)
+    qtbot.mouseClick(bench.pane_views[2].transcript.viewport(), Qt.MouseButton.LeftButton)
+    assert bench.params.editor("temperature").text() == "default"
+    bench.own_prompt_check.setChecked(True)
+    bench.own_prompt.setPlainText("Only in pane 3.")
+    _send(qtbot, bench, "x")
+    _wait_idle(qtbot, bench)
+    sent = {
+        r.json["model"]: r.json for r in fake_server.requests if r.path.endswith("/completions")
+    }
+    assert sent["model-b"]["temperature"] == 0.9
+    assert "temperature" not in sent["model-a"] and "temperature" not in sent["model-c"]
+    assert sent["model-c"]["messages"][0] == {"role": "system", "content": "Only in pane 3."}
+    assert sent["model-a"]["messages"][0]["role"] == "user"
+
+
+def test_same_model_times_n_varies_the_seed(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    bench.presenter.vary(1, 4, "seed")
+    assert [p.model for p in bench.presenter.panes] == ["model-b"] * 4
+    assert [p.params["seed"] for p in bench.presenter.panes] == [1, 2, 3, 4]
+    assert len(bench.pane_views) == 4
+    bench.presenter.vary(0, 3, "temperature")
+    assert [p.params["temperature"] for p in bench.presenter.panes] == [0.0, 0.7, 1.4]
+
+
+def test_continue_with_a_pane_copies_its_conversation(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    for model, text in (("model-a", "A!"), ("model-b", "B!"), ("model-c", "C!")):
+        fake_server.by_model[model].append(Scripted(chunks=[text]))
+    _send(qtbot, bench, "pick one")
+    _wait_idle(qtbot, bench)
+    bench.pane_views[1].continue_action.trigger()
+    assert [p.last_reply() for p in bench.presenter.panes] == ["B!", "B!", "B!"]
+    assert bench.pane_views[0].transcript.view(1).body.toPlainText() == "B!"
+
+
+def test_diff_between_two_panes(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
+    fake_server.by_model["model-a"].append(Scripted(chunks=["The quick brown fox"]))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["The slow brown fox"]))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["other"]))
+    _send(qtbot, bench, "describe")
+    _wait_idle(qtbot, bench)
+    qtbot.mouseClick(bench.findChild(QPushButton, "diffButton"), Qt.MouseButton.LeftButton)
+    dialog = bench.open_diff()
+    assert dialog.summary.text() == "1 words removed, 1 words added"
+    html = dialog.view.toHtml()
+    assert "quick" in html and "slow" in html
+    dialog.right_picker.setCurrentIndex(2)
+    assert "other" in dialog.view.toPlainText()
+
+
+def test_export_round_trip_and_markdown(
+    qtbot: Any, bench: Any, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=[f"answer from {model}"]))
+    _send(qtbot, bench, "compare me")
+    _wait_idle(qtbot, bench)
+    bench.export_to(tmp_path / "run.json")
+    bench.export_to(tmp_path / "run.md")
+    record = comparison_from_json((tmp_path / "run.json").read_text())
+    assert record.inputs == ["compare me"]
+    assert [p.model for p in record.panes] == ["model-a", "model-b", "model-c"]
+    assert record.panes[1].messages[-1]["content"] == "answer from model-b"
+    assert record.panes[1].metrics[0]["completion_tokens"]
+    markdown = (tmp_path / "run.md").read_text()
+    assert "## Pane 3: model-c" in markdown and "answer from model-c" in markdown
+    assert json.loads((tmp_path / "run.json").read_text())["format"] == "fireplay.comparison/1"
+
+
+def test_fastest_pane_is_marked(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
+    fake_server.by_model["model-a"].append(Scripted(chunks=["a"] * 4, delay=0.08))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["b"]))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["c"] * 4, delay=0.08))
+    _send(qtbot, bench, "go")
+    _wait_idle(qtbot, bench)
+    badges = [v.findChild(object, "paneBadges").text() for v in bench.pane_views]
+    assert "fastest" in badges[1] and "fastest" not in badges[0] + badges[2]
+
+
+def test_layout_and_targets_persist_across_a_restart(qtbot: Any, bench: Any, make_app: Any) -> None:
+    bench.findChild(QToolButton, "layoutButton").click()
+    assert bench.grid.arrangement == "grid"
+    bench.presenter.panes[2].set_param("top_k", 40)
+    again = make_app().window.findChild(object, "tab-chat")
+    assert [p.model for p in again.presenter.panes] == ["model-a", "model-b", "model-c"]
+    assert again.presenter.panes[2].params == {"top_k": 40}
+    assert again.presenter.layout == "grid" and again.grid.arrangement == "grid"
+
+
+def test_panes_can_be_removed_down_to_one_and_added_up_to_eight(qtbot: Any, bench: Any) -> None:
+    add = bench.findChild(QPushButton, "addTargetButton")
+    while add.isEnabled():
+        qtbot.mouseClick(add, Qt.MouseButton.LeftButton)
+    assert len(bench.pane_views) == 8
+    assert bench.findChild(object, "pane-7") is bench.pane_views[7]
+    while len(bench.pane_views) > 1:
+        bench.pane_views[-1].remove_action.trigger()
+    assert not bench.pane_views[0].remove_action.isEnabled()
+    assert bench.findChild(object, "pane-0") is bench.pane_views[0]

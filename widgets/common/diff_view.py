@@ -1,0 +1,92 @@
+"""Word-level diff of two panes' answers, as coloured text."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.compare import DiffOp, Segment
+from app.presenters.chat import ChatPresenter
+
+__all__ = ["DiffDialog", "segments_html"]
+
+_STYLE = {
+    DiffOp.EQUAL: "{}",
+    DiffOp.DELETE: '<span style="background:#ffd7d5;text-decoration:line-through">{}</span>',
+    DiffOp.INSERT: '<span style="background:#ccffd8">{}</span>',
+}
+
+
+def segments_html(segments: list[Segment]) -> str:
+    """Render diff segments as HTML that keeps the answers' line breaks."""
+    body = "".join(_STYLE[s.op].format(html.escape(s.text)) for s in segments)
+    return f'<div style="white-space:pre-wrap">{body}</div>'
+
+
+class DiffDialog(QDialog):
+    """Pick two panes and see how their newest answers differ, word by word."""
+
+    def __init__(self, presenter: ChatPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.presenter = presenter
+        self.setObjectName("diffDialog")
+        self.setWindowTitle("Compare answers")
+        self.resize(760, 520)
+        self.left_picker = QComboBox()
+        self.left_picker.setObjectName("diffLeft")
+        self.right_picker = QComboBox()
+        self.right_picker.setObjectName("diffRight")
+        self.view = QTextBrowser()
+        self.view.setObjectName("diffOutput")
+        self.summary = QLabel()
+        self.summary.setObjectName("diffSummary")
+        pickers = QHBoxLayout()
+        pickers.addWidget(QLabel("Removed from"))
+        pickers.addWidget(self.left_picker, 1)
+        pickers.addWidget(QLabel("added in"))
+        pickers.addWidget(self.right_picker, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addLayout(pickers)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(buttons)
+        self.left_picker.currentIndexChanged.connect(self.refresh)
+        self.right_picker.currentIndexChanged.connect(self.refresh)
+        self.reload()
+
+    def reload(self) -> None:
+        """List the current panes (first two preselected) and show their diff."""
+        names = [
+            f"Pane {n}: {pane.model or '(no model)'}"
+            for n, pane in enumerate(self.presenter.panes, 1)
+        ]
+        for picker, default in ((self.left_picker, 0), (self.right_picker, 1)):
+            picker.blockSignals(True)
+            picker.clear()
+            picker.addItems(names)
+            picker.setCurrentIndex(min(default, len(names) - 1))
+            picker.blockSignals(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the diff of the chosen panes."""
+        left, right = self.left_picker.currentIndex(), self.right_picker.currentIndex()
+        if left < 0 or right < 0:
+            return
+        segments = self.presenter.diff(left, right)
+        self.view.setHtml(segments_html(segments))
+        removed = sum(len(s.text.split()) for s in segments if s.op is DiffOp.DELETE)
+        added = sum(len(s.text.split()) for s in segments if s.op is DiffOp.INSERT)
+        self.summary.setText(f"{removed} words removed, {added} words added")
