@@ -39,8 +39,11 @@ class MessageView(QFrame):
         self.setObjectName("userMessage" if is_user else "assistantMessage")
         self.setFrameShape(QFrame.Shape.StyledPanel)
 
-        self.role_label = QLabel("You" if is_user else assistant_name)
+        # Fireworks ids are long paths; the last segment names the model, the tooltip has it all.
+        self.role_label = QLabel("You" if is_user else assistant_name.rsplit("/", 1)[-1])
         self.role_label.setObjectName("roleLabel")
+        self.role_label.setToolTip("" if is_user else assistant_name)
+        self.role_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status_label = QLabel()
         self.status_label.setObjectName("turnStatus")
         self.copy_button = QToolButton()
@@ -52,9 +55,8 @@ class MessageView(QFrame):
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.role_label)
+        header.addWidget(self.role_label, 1)
         header.addWidget(self.status_label)
-        header.addStretch(1)
         header.addWidget(self.copy_button)
 
         self.reasoning_toggle = QToolButton()
