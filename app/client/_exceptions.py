@@ -37,6 +37,7 @@ __all__ = [
 
 _EXCERPT_LEN = 300
 _REDACTED = "***"
+_MIN_SECRET_LEN = 8
 
 
 class FireplayError(Exception):
@@ -178,8 +179,12 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 
 def redact(text: str, secret: str | None) -> str:
-    """Return ``text`` with every occurrence of ``secret`` replaced by ``***``."""
-    if secret and secret in text:
+    """Return ``text`` with every occurrence of ``secret`` replaced by ``***``.
+
+    Keys shorter than 8 characters are placeholders for local servers ("EMPTY", "x"), not
+    secrets; scrubbing them would mangle every message that happens to contain them.
+    """
+    if secret and len(secret) >= _MIN_SECRET_LEN and secret in text:
         return text.replace(secret, _REDACTED)
     return text
 

@@ -25,6 +25,7 @@ from app.client import (
     StreamError,
     UnprocessableEntityError,
 )
+from app.client._exceptions import redact
 from tests.fake_server import FakeServer, Scripted
 
 from .helpers import API_KEY, async_test, make_client
@@ -259,3 +260,9 @@ async def test_per_call_timeout(fake_server: FakeServer) -> None:
     async with make_client(fake_server, max_retries=0) as client:
         with pytest.raises(APITimeoutError):
             await client.chat.completions.create(model="m", messages=MESSAGES, timeout=0.3)
+
+
+def test_redaction_spares_placeholder_keys() -> None:
+    assert redact("Invalid key sk-abcdefgh1234", "sk-abcdefgh1234") == "Invalid key ***"
+    assert redact("max_tokens exceeds context", "x") == "max_tokens exceeds context"
+    assert redact("anything", None) == "anything"
