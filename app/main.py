@@ -91,9 +91,11 @@ def _stylesheet() -> str:
 
 
 def _prefer_a_provider_with_a_key(settings: SettingsPresenter) -> None:
-    # The built-in engine is the default only while no API key is configured.
+    # The built-in engine is the default only while no API key is configured. A new settings
+    # folder has no stored keys, so only the environment can hold one (and the keychain stays
+    # unloaded at start-up).
     for profile in settings.settings.providers:
-        if profile.requires_key and settings.has_key(profile.id):
+        if profile.requires_key and profile.api_key_env and os.environ.get(profile.api_key_env):
             settings.update_target(profile.id, profile.default_model)
             return
 

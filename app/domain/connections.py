@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from app.client import AsyncClient, FireplayError
+from app.client import FireplayError
 from app.domain.catalog import load_catalog
 
 if TYPE_CHECKING:
+    from app.client import AsyncClient
     from app.engine.process import EngineProcess
     from app.settings import AppSettings, ProviderProfile, SecretStore
 
@@ -84,6 +85,8 @@ class Connections:
             return entry.client
         if entry is not None:
             await entry.client.aclose()
+        from app.client import AsyncClient  # httpx loads on the first request, not at start-up
+
         client = AsyncClient(
             base_url=base_url, api_key=api_key, model_base_urls=dict(profile.model_base_urls)
         )
