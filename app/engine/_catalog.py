@@ -120,7 +120,7 @@ def build_registry(config: EngineConfig, announce: Callable[[str], None]) -> Reg
         )
     taken = {s.spec.id for s in registry.slots()}
     for raw in config.model_files:
-        path = Path(raw).expanduser().resolve()
+        path = Path(raw).expanduser().absolute()
         if not path.is_file():
             raise FileNotFoundError(f"model file not found: {path}")
         if not has_llama:

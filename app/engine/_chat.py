@@ -325,9 +325,69 @@ def load_chat_model(
     """
     progress("importing llama.cpp", 0.05)
     import llama_cpp
-    from llama_cpp import Llama, LlamaGrammar
+    import numpy
+    from llama_cpp import Llama
     from llama_cpp import _internals as internals
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    class GrammarCheckedSampler:
+        """Samples as if unconstrained and asks the grammar only about the chosen token.
+
+        llama-cpp-python's chain runs the grammar over the whole vocabulary at every step
+        (49k candidates for SmolLM2), which made constrained output several times slower
+        than free text. llama.cpp's own sampler does what this does: most tokens inside
+        strings and numbers pass the grammar, and only a rejected one costs a full pass
+        (grammar, then the chain) over all candidates.
+        """
+
+        def __init__(self, chain: Any, grammar: Any, n_vocab: int) -> None:
+            self._chain = chain
+            self._grammar = grammar
+            self._n_vocab = n_vocab
+            self._one = (llama_cpp.llama_token_data * 1)()
+            self._one_array = llama_cpp.llama_token_data_array(
+                data=self._one, size=1, selected=-1, sorted=False
+            )
+            self._all = (llama_cpp.llama_token_data * n_vocab)()
+            self._all_array = llama_cpp.llama_token_data_array(
+                data=self._all, size=n_vocab, selected=-1, sorted=False
+            )
+            layout = numpy.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
+            self._view = numpy.frombuffer(memoryview(self._all), dtype=layout)
+            self._ids = numpy.arange(n_vocab, dtype=numpy.int32)
+
+        def sample(self, ctx: Any, idx: int) -> int:
+            token = int(self._chain.sample(ctx, idx))
+            self._one[0] = llama_cpp.llama_token_data(token, 1.0, 0.0)
+            self._one_array.size, self._one_array.selected = 1, -1
+            llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(self._one_array))
+            if self._one[0].logit != -float("inf"):
+                llama_cpp.llama_sampler_accept(self._grammar, token)
+                return token
+            logits = llama_cpp.llama_get_logits_ith(ctx.ctx, idx)
+            view = self._view
+            view["id"] = self._ids
+            view["logit"] = numpy.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+            view["p"] = 0.0
+            arr = self._all_array
+            arr.size, arr.selected, arr.sorted = self._n_vocab, -1, False
+            llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(arr))
+            llama_cpp.llama_sampler_apply(self._chain.sampler, ctypes.byref(arr))
+            token = int(self._all[arr.selected].id)
+            llama_cpp.llama_sampler_accept(self._grammar, token)
+            # The chain already took the rejected token into its history when it sampled it;
+            # it learns the final one too (penalties see both, an accepted approximation).
+            llama_cpp.llama_sampler_accept(self._chain.sampler, token)
+            return token
+
+        def close(self) -> None:
+            if self._grammar is not None:
+                llama_cpp.llama_sampler_free(self._grammar)
+                self._grammar = None
+            self._chain.close()
+
+        def __del__(self) -> None:
+            self.close()
 
     class EngineLlama(Llama):
         """Llama whose sampler chain comes from the engine's :class:`Sampling`."""
@@ -350,8 +410,6 @@ def load_chat_model(
                 penalty_freq=s.frequency_penalty,
                 penalty_present=s.presence_penalty,
             )
-            if s.grammar is not None:
-                sampler.add_grammar(self._model, LlamaGrammar.from_string(s.grammar))
             if s.temperature <= 0:
                 sampler.add_greedy()
             else:
@@ -362,7 +420,12 @@ def load_chat_model(
                 sampler.add_min_p(s.min_p, 1)
                 sampler.add_temp(s.temperature)
                 sampler.add_dist(self._seed)
-            return sampler
+            if s.grammar is None:
+                return sampler
+            grammar = llama_cpp.llama_sampler_init_grammar(
+                self._model.vocab, s.grammar.encode("utf-8"), b"root"
+            )
+            return GrammarCheckedSampler(sampler, grammar, self._n_vocab)
 
     progress("reading weights", 0.2)
     probe = Llama(model_path=str(path), vocab_only=True, verbose=False)

@@ -219,8 +219,10 @@ def build_plan(req: ChatRequest, turns_of: Any, defaults: ModelDefaults) -> Chat
         raise InvalidRequestError("logit_bias keys must be token ids.", "logit_bias") from None
     if any(not -100 <= v <= 100 for v in bias.values()):
         raise InvalidRequestError("logit_bias values must be in [-100, 100].", "logit_bias")
-    named_or_single = len(callable_tools) == 1 and req.tool_choice not in (None, "auto")
-    max_calls = 1 if req.parallel_tool_calls is False or named_or_single else _MAX_PARALLEL_CALLS
+    # Several calls per reply only on request: small models given the chance repeat the same
+    # call until the limit (measured with SmolLM2: 3-4 copies of one call).
+    named = len(callable_tools) == 1 and req.tool_choice not in (None, "auto")
+    max_calls = _MAX_PARALLEL_CALLS if req.parallel_tool_calls is True and not named else 1
     sampling = Sampling(
         temperature=req.temperature if req.temperature is not None else defaults.temperature,
         top_p=req.top_p if req.top_p is not None else defaults.top_p,

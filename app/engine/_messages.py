@@ -4,8 +4,8 @@
   reject a system turn anywhere else), followed by the tool instructions when tools are on;
 - content parts are flattened; each image part becomes the OCR text of that image;
 - an assistant turn's ``tool_calls`` are written back in the model's own call format;
-- ``role: "tool"`` results become ``<tool_response>`` blocks in a user turn, named after the
-  call they answer, so the model actually reads them in the next turn;
+- ``role: "tool"`` results become a user turn that names the tool whose call they answer, so
+  the model actually reads them in the next turn;
 - consecutive turns of the same role are joined (strict templates require alternation).
 """
 

