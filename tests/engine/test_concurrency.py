@@ -1,0 +1,127 @@
+"""Concurrency: queued streams both complete, other endpoints stay responsive, and a client
+that disconnects stops its generation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from tests.engine.helpers import CHAT_MODEL
+
+pytestmark = pytest.mark.engine
+
+
+def _stream(client: Any, tokens: int, record: dict[str, Any]) -> None:
+    stream = client.chat.completions.create(
+        model=CHAT_MODEL,
+        messages=[{"role": "user", "content": "Tell me about the moon."}],
+        max_tokens=tokens,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body={"ignore_eos": True},
+    )
+    stamps: list[float] = []
+    finish = None
+    usage = None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            stamps.append(time.monotonic())
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
+        if chunk.usage is not None:
+            usage = chunk.usage
+    record.update(first=stamps[0], last=stamps[-1], finish=finish, usage=usage)
+
+
+def test_two_concurrent_streams_both_complete_one_after_the_other(client: Any) -> None:
+    records: list[dict[str, Any]] = [{}, {}]
+    threads = [threading.Thread(target=_stream, args=(client, 60, r)) for r in records]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(120)
+    for record in records:
+        assert record["finish"] == "length"
+        assert record["usage"].completion_tokens == 60
+    # Requests to one model queue: the streams never interleave on the same weights.
+    a, b = sorted(records, key=lambda r: r["first"])
+    assert a["last"] <= b["first"]
+
+
+def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -> None:
+    record: dict[str, Any] = {}
+    worker = threading.Thread(target=_stream, args=(client, 300, record))
+    worker.start()
+    time.sleep(0.3)
+    answered_at = []
+    for _ in range(3):
+        assert http.get("/models").status_code == 200
+        answered_at.append(time.monotonic())
+    worker.join(120)
+    assert record["finish"] == "length"
+    # The model list answered while the stream was still running.
+    assert answered_at[-1] < record["last"]
+
+
+def _status(http: Any) -> dict[str, Any]:
+    return dict(http.get("/engine/status").json())
+
+
+def test_a_client_disconnect_stops_its_generation(client: Any, http: Any) -> None:
+    before = _status(http)["stats"]["cancelled_generations"]
+    stream = client.chat.completions.create(
+        model=CHAT_MODEL,
+        messages=[{"role": "user", "content": "Tell me a very long story."}],
+        max_tokens=3000,
+        stream=True,
+        extra_body={"ignore_eos": True},
+    )
+    received = 0
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            received += 1
+        if received >= 5:
+            break
+    stream.close()
+    deadline = time.monotonic() + 60
+    status = _status(http)
+    while time.monotonic() < deadline and status["stats"]["cancelled_generations"] == before:
+        time.sleep(0.05)
+        status = _status(http)
+    assert status["stats"]["cancelled_generations"] == before + 1
+    last = status["last_generation"]
+    assert last["finish_reason"] == "cancelled" and last["completion_tokens"] < 3000
+    # The queue moved on: the next request is served normally.
+    after = client.chat.completions.create(
+        model=CHAT_MODEL, messages=[{"role": "user", "content": "Hi"}], max_tokens=5
+    )
+    assert after.choices[0].finish_reason in ("stop", "length")
+
+
+def test_a_non_streaming_client_that_leaves_stops_too(engine_url: str, http: Any) -> None:
+    import httpx
+
+    before = _status(http)["stats"]["cancelled_generations"]
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            f"{engine_url}/chat/completions",
+            json={
+                "model": CHAT_MODEL,
+                "messages": [{"role": "user", "content": "Write an essay."}],
+                "max_tokens": 3000,
+                "ignore_eos": True,
+            },
+            timeout=httpx.Timeout(5.0, read=1.0),
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _status(http)["stats"]["cancelled_generations"] > before:
+            break
+        time.sleep(0.05)
+    status = _status(http)
+    assert status["stats"]["cancelled_generations"] == before + 1
+    assert status["last_generation"]["completion_tokens"] < 3000
