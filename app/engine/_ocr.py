@@ -2,8 +2,10 @@
 
 The chat model never sees pixels. It gets the image's text, laid out the way a person reads a
 receipt or a form: boxes on the same visual row are joined left to right, so "TOTAL" and its
-amount stay on one line, which is what a 135M-parameter model needs to pair them up (see
-``bench/engine.py --ocr-eval`` for the measured effect of this layout and of the prompt).
+amount stay on one line, which is what a 135M-parameter model needs to pair them up.
+Measured with ``bench/engine.py --ocr-eval`` on 24 generated receipts ("What is the total?"):
+one box per line 15/24, rows joined 18/24, rows joined with the image text before the
+question 24/24 (the order the engine uses).
 
 Heavy imports (rapidocr, onnxruntime, numpy, Pillow) happen in :func:`load_ocr` only.
 """
