@@ -36,20 +36,34 @@ def _stream(client: Any, tokens: int, record: dict[str, Any]) -> None:
     record.update(first=stamps[0], last=stamps[-1], finish=finish, usage=usage)
 
 
-def test_two_concurrent_streams_both_complete_one_after_the_other(client: Any) -> None:
+def test_two_concurrent_streams_both_complete_and_queue(client: Any, http: Any) -> None:
     records: list[dict[str, Any]] = [{}, {}]
-    threads = [threading.Thread(target=_stream, args=(client, 60, r)) for r in records]
-    for thread in threads:
-        thread.start()
-        time.sleep(0.05)
-    for thread in threads:
-        thread.join(120)
-    for record in records:
-        assert record["finish"] == "length"
-        assert record["usage"].completion_tokens == 60
-    # Requests to one model queue: the streams never interleave on the same weights.
-    a, b = sorted(records, key=lambda r: r["first"])
-    assert a["last"] <= b["first"]
+    first = threading.Thread(target=_stream, args=(client, 200, records[0]))
+    first.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _model_status(http)["active"] == 0:
+        time.sleep(0.01)
+    second = threading.Thread(target=_stream, args=(client, 40, records[1]))
+    second.start()
+    # The second request waits in the model's queue while the first one streams.
+    seen_queued = False
+    while time.monotonic() < deadline and first.is_alive():
+        status = _model_status(http)
+        if status["queued"] == 1 and status["active"] == 1:
+            seen_queued = True
+            break
+        time.sleep(0.01)
+    first.join(120)
+    second.join(120)
+    assert seen_queued
+    assert records[0]["finish"] == "length" and records[0]["usage"].completion_tokens == 200
+    assert records[1]["finish"] == "length" and records[1]["usage"].completion_tokens == 40
+    assert records[0]["first"] < records[1]["first"]
+
+
+def _model_status(http: Any) -> dict[str, Any]:
+    models = http.get("/engine/status").json()["models"]
+    return next(m for m in models if m["id"] == CHAT_MODEL)
 
 
 def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -> None:
