@@ -328,7 +328,11 @@ def load_chat_model(
     import numpy
     from llama_cpp import Llama
     from llama_cpp import _internals as internals
+    from llama_cpp._logger import set_verbose
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    # llama.cpp logs every tensor while loading; errors still get through.
+    set_verbose(False)
 
     class GrammarCheckedSampler:
         """Samples as if unconstrained and asks the grammar only about the chosen token.
@@ -428,16 +432,21 @@ def load_chat_model(
             return GrammarCheckedSampler(sampler, grammar, self._n_vocab)
 
     progress("reading weights", 0.2)
-    probe = Llama(model_path=str(path), vocab_only=True, verbose=False)
-    n_train = probe._model.n_ctx_train()
-    metadata = dict(probe.metadata)
-    probe.close()
-    n_ctx = ctx_size or min(n_train, _MAX_CTX)
+    # The trained context length decides the KV cache size, so read it first from the
+    # vocabulary-only view of the file (no weights, no context).
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    probe = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    if not probe:
+        raise ValueError(f"{path} is not a GGUF model llama.cpp can read")
+    n_train = llama_cpp.llama_model_n_ctx_train(probe)
+    llama_cpp.llama_model_free(probe)
+    n_ctx = ctx_size or min(n_train, _MAX_CTX) or _MAX_CTX
     llm = EngineLlama(
         model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_batch=512, verbose=False
     )
     progress("preparing the chat template", 0.8)
-    template = metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
+    template = llm.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
     model = llm._model
 
     def token_text(tok: int) -> str:

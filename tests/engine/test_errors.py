@@ -122,3 +122,27 @@ def test_503_while_a_model_is_loading(
         assert state == "ready"
         again = http.post("/audio/transcriptions", files=files, data={"model": AUDIO_MODEL})
         assert again.status_code == 200 and again.json()["text"]
+
+
+def test_a_model_that_fails_to_load_is_503_with_the_reason(
+    loop_thread: LoopThread, tmp_path: Any, openapi: Validate
+) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_text("this is not a GGUF file")
+    engine = EngineProcess(extra_args=["--model-file", str(broken)])
+    url = loop_thread.run(engine.ensure_running())
+    try:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            body = {"model": "broken", "messages": [{"role": "user", "content": "hi"}]}
+            error = _error(http.post("/chat/completions", json=body), 503, openapi)
+            assert error["code"] == "model_load_failed" and "broken" in error["message"]
+            status = http.get("/models/broken").json()["status"]
+            assert status["state"] == "failed" and status["error"]
+            # The other models are unaffected.
+            ok = http.post(
+                "/chat/completions",
+                json={"model": CHAT_MODEL, "messages": body["messages"], "max_tokens": 3},
+            )
+            assert ok.status_code == 200
+    finally:
+        loop_thread.run(engine.stop())
