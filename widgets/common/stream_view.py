@@ -82,14 +82,18 @@ class StreamView(QTextBrowser):
         tint = self.palette().color(QPalette.ColorRole.AlternateBase)
         if tint == self.palette().color(QPalette.ColorRole.Base):
             tint = QColor(127, 127, 127, 28)
+        # One edit block: the document is laid out once, not once per code line.
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
         block = self.document().begin()
         while block.isValid():
-            if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
-                cursor = QTextCursor(block)
-                fmt = block.blockFormat()
+            fmt = block.blockFormat()
+            if fmt.hasProperty(QTextFormat.Property.BlockCodeFence):
                 fmt.setBackground(tint)
+                cursor.setPosition(block.position())
                 cursor.setBlockFormat(fmt)
             block = block.next()
+        cursor.endEditBlock()
 
     def _fit(self) -> None:
         height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
