@@ -77,7 +77,9 @@ def build(argv: Sequence[str] | None = None) -> Built:
     runner = AsyncRunner()
     engine = EngineMonitor()
     connections = Connections(
-        lambda: settings.settings, secrets, EngineProcess(on_status=engine.report)
+        lambda: settings.settings,
+        secrets,
+        lambda args: EngineProcess(extra_args=args, on_status=engine.report),
     )
     services = Services(runner=runner, settings=settings, connections=connections, engine=engine)
     window = MainWindow(services)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -82,6 +83,29 @@ class SettingsDialog(QDialog):
         form.addRow("API key", key_row)
         form.addRow("", self.key_status)
 
+        self.model_files_box = QGroupBox("More models for the built-in engine (.gguf files)")
+        self.model_files_box.setObjectName("modelFilesBox")
+        self.model_file_list = QListWidget()
+        self.model_file_list.setObjectName("modelFileList")
+        self.model_file_list.setMaximumHeight(90)
+        self.add_model_file_button = QPushButton("Add .gguf…")
+        self.add_model_file_button.setObjectName("addModelFileButton")
+        self.remove_model_file_button = QPushButton("Remove")
+        self.remove_model_file_button.setObjectName("removeModelFileButton")
+        self.model_file_status = QLabel(
+            "Each file becomes a model of the built-in engine, named after the file."
+        )
+        self.model_file_status.setObjectName("modelFileStatus")
+        self.model_file_status.setWordWrap(True)
+        file_buttons = QHBoxLayout()
+        file_buttons.addWidget(self.add_model_file_button)
+        file_buttons.addWidget(self.remove_model_file_button)
+        file_buttons.addStretch(1)
+        files_layout = QVBoxLayout(self.model_files_box)
+        files_layout.addWidget(self.model_file_list)
+        files_layout.addLayout(file_buttons)
+        files_layout.addWidget(self.model_file_status)
+
         self.storage_note = QLabel(presenter.secrets_description)
         self.storage_note.setObjectName("keyStorageNote")
         self.storage_note.setWordWrap(True)
@@ -89,6 +113,7 @@ class SettingsDialog(QDialog):
 
         right = QVBoxLayout()
         right.addWidget(self.form_box)
+        right.addWidget(self.model_files_box)
         right.addStretch(1)
         right.addWidget(self.storage_note)
 
@@ -113,8 +138,36 @@ class SettingsDialog(QDialog):
         self.forget_key_button.clicked.connect(self._on_forget_key)
         self.add_button.clicked.connect(self._on_add)
         self.remove_button.clicked.connect(self._on_remove)
+        self.add_model_file_button.clicked.connect(self._ask_model_file)
+        self.remove_model_file_button.clicked.connect(self._on_remove_model_file)
         presenter.providers_changed.connect(self._refresh_key_status)
         self._fill()
+
+    def add_model_file(self, path: str) -> None:
+        """Offer the ``.gguf`` file at ``path`` through the built-in engine."""
+        problem = self.presenter.add_local_model_file(path)
+        self.model_file_status.setText(
+            f"Not added: {problem}"
+            if problem
+            else "Added: the engine restarts with it on next use."
+        )
+        self._fill_model_files()
+
+    def _ask_model_file(self) -> None:
+        dialog = QFileDialog(self, "Add a GGUF model", "", "GGUF models (*.gguf)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.add_model_file)
+        dialog.open()
+
+    def _on_remove_model_file(self) -> None:
+        item = self.model_file_list.currentItem()
+        if item is not None:
+            self.presenter.remove_local_model_file(item.text())
+            self._fill_model_files()
+
+    def _fill_model_files(self) -> None:
+        self.model_file_list.clear()
+        self.model_file_list.addItems(self.presenter.settings.local_model_files)
 
     def select(self, provider_id: str) -> None:
         """Show the provider ``provider_id``."""
@@ -154,6 +207,8 @@ class SettingsDialog(QDialog):
         self.name_edit.setEnabled(not profile.builtin)
         self.model_edit.setText(profile.default_model or "")
         self.remove_button.setEnabled(not profile.builtin)
+        self.model_files_box.setVisible(profile.id == "local")
+        self._fill_model_files()
         self.key_edit.clear()
         self._refresh_key_status()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,17 +52,14 @@ class Connections:
         self,
         settings: Callable[[], AppSettings],
         secrets: SecretStore,
-        engine: EngineProcess | None = None,
+        engine_factory: Callable[[Sequence[str]], EngineProcess] | None = None,
     ) -> None:
         self._settings = settings
         self._secrets = secrets
-        self._engine = engine
+        self._engine_factory = engine_factory
+        self._engine: EngineProcess | None = None
+        self._engine_args: tuple[str, ...] = ()
         self._clients: dict[str, _Entry] = {}
-
-    @property
-    def engine(self) -> EngineProcess | None:
-        """The embedded engine's supervisor, if this app has one."""
-        return self._engine
 
     async def client(self, provider_id: str) -> AsyncClient:
         """Return the client for ``provider_id``, starting the embedded engine if needed.
@@ -134,19 +131,34 @@ class Connections:
                     f"{profile.name} has no base URL: set it in Settings."
                 )
             return profile.base_url
-        if self._engine is None:
+        if self._engine_factory is None:
             raise ProviderUnavailableError("The built-in engine is not available in this build.")
-        from app.engine.process import install_command, missing_engine_dependencies
+        from app.engine.process import (
+            EngineStartError,
+            install_command,
+            missing_engine_dependencies,
+        )
 
         missing = missing_engine_dependencies()
         if missing:
             raise ProviderUnavailableError(
-                "The built-in engine needs "
-                + ", ".join(missing)
-                + ". Install them with: "
-                + install_command()
+                f"The built-in engine needs {', '.join(missing)}. "
+                f"Install them with: {install_command()}"
             )
-        return await self._engine.ensure_running()
+        # The engine serves the user's own .gguf files too; a changed list means a new engine.
+        args = tuple(
+            arg for path in self._settings().local_model_files for arg in ("--model-file", path)
+        )
+        if self._engine is not None and args != self._engine_args:
+            await self._engine.stop()
+            self._engine = None
+        if self._engine is None:
+            self._engine = self._engine_factory(args)
+            self._engine_args = args
+        try:
+            return await self._engine.ensure_running()
+        except EngineStartError as error:
+            raise ProviderUnavailableError(f"The built-in engine did not start: {error}") from error
 
     @staticmethod
     def _catalog_models(profile: ProviderProfile) -> list[str]:

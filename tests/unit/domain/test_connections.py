@@ -117,7 +117,48 @@ def test_missing_engine_dependencies_say_how_to_install_them(
 
     monkeypatch.setattr(process, "missing_engine_dependencies", lambda: ["llama-cpp-python"])
     monkeypatch.setattr(process, "install_command", lambda: "pip install -e .[engine]")
-    connections = Connections(lambda: AppSettings(), SecretStore(tmp_path), process.EngineProcess())
+    connections = Connections(
+        lambda: AppSettings(), SecretStore(tmp_path), lambda args: process.EngineProcess()
+    )
     with pytest.raises(ProviderUnavailableError) as error:
         asyncio.run(connections.client("local"))
     assert "llama-cpp-python" in str(error.value) and "pip install -e .[engine]" in str(error.value)
+
+
+class _FakeEngine:
+    def __init__(self, args: tuple[str, ...]) -> None:
+        self.args = args
+        self.stopped = False
+
+    async def ensure_running(self) -> str:
+        return "http://127.0.0.1:9/v1"
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def test_the_engine_restarts_with_the_users_model_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.engine.process as process
+
+    monkeypatch.setattr(process, "missing_engine_dependencies", lambda: [])
+    engines: list[_FakeEngine] = []
+    holder = {"settings": AppSettings()}
+
+    def factory(args: Any) -> Any:
+        engines.append(_FakeEngine(tuple(args)))
+        return engines[-1]
+
+    connections = Connections(lambda: holder["settings"], SecretStore(tmp_path), factory)
+
+    async def scenario() -> None:
+        first = await connections.client("local")
+        assert await connections.client("local") is first
+        holder["settings"] = holder["settings"].updated(local_model_files=["/models/tiny.gguf"])
+        await connections.client("local")
+        await connections.aclose()
+
+    asyncio.run(scenario())
+    assert [e.args for e in engines] == [(), ("--model-file", "/models/tiny.gguf")]
+    assert engines[0].stopped and engines[1].stopped
