@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 import app
@@ -66,6 +67,7 @@ def build(argv: Sequence[str] | None = None) -> Built:
     qapp.setApplicationVersion(app.__version__)
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(_stylesheet())
+    qapp.setWindowIcon(_icon())
 
     config_dir: Path = args.config_dir or default_config_dir()
     first_run = not (config_dir / "settings.json").exists()
@@ -100,6 +102,12 @@ def _prefer_a_provider_with_a_key(settings: SettingsPresenter) -> None:
         if profile.requires_key and profile.api_key_env and os.environ.get(profile.api_key_env):
             settings.update_target(profile.id, profile.default_model)
             return
+
+
+def _icon() -> QIcon:
+    from importlib.resources import files
+
+    return QIcon(str(files("resources").joinpath("icons", "fireplay.svg")))
 
 
 def _apply_target_flags(
