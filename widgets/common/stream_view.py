@@ -14,6 +14,10 @@ from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 __all__ = ["FLUSH_INTERVAL_MS", "StreamView"]
 
 FLUSH_INTERVAL_MS = 25
+# Qt lays a paragraph out again in full whenever it grows, so a line without end would cost more
+# with every token. While streaming, a line longer than this continues in a new paragraph; the
+# final Markdown render shows the text as it is.
+_LONGEST_STREAMED_LINE = 2000
 
 
 class StreamView(QTextBrowser):
@@ -60,7 +64,7 @@ class StreamView(QTextBrowser):
         text = "".join(self._pending)
         self._pending.clear()
         self._cursor.movePosition(QTextCursor.MoveOperation.End)
-        self._cursor.insertText(text)
+        self._insert(text)
         self.flushed.emit()
 
     def set_plain(self, text: str) -> None:
@@ -77,6 +81,18 @@ class StreamView(QTextBrowser):
         self.document().setMarkdown(text)
         self._tint_code_blocks()
         self._cursor = QTextCursor(self.document())
+
+    def _insert(self, text: str) -> None:
+        cursor = self._cursor
+        line = text.find("\n")
+        grown = cursor.positionInBlock() + (len(text) if line < 0 else line)
+        if cursor.positionInBlock() and grown > _LONGEST_STREAMED_LINE:
+            # Break after the last space, where a wrapped line would end anyway.
+            cut = text.rfind(" ", 0, None if line < 0 else line) + 1
+            cursor.insertText(text[:cut])
+            cursor.insertBlock()
+            text = text[cut:]
+        cursor.insertText(text)
 
     def _tint_code_blocks(self) -> None:
         tint = self.palette().color(QPalette.ColorRole.AlternateBase)
