@@ -64,7 +64,13 @@ class StreamView(QTextBrowser):
         text = "".join(self._pending)
         self._pending.clear()
         self._cursor.movePosition(QTextCursor.MoveOperation.End)
+        start = self._cursor.position()
         self._insert(text)
+        # Keep the shaped glyphs of streamed paragraphs: every repaint would shape them again.
+        block = self.document().findBlock(start)
+        while block.isValid():
+            block.layout().setCacheEnabled(True)
+            block = block.next()
         self.flushed.emit()
 
     def set_plain(self, text: str) -> None:
