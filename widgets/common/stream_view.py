@@ -3,21 +3,74 @@
 Appending a token must not cost more as the message grows: deltas are buffered and inserted at the
 end of the document at most once per flush interval, with one cursor kept for the purpose, so the
 document never re-renders what it already shows. Markdown is rendered once, when the message ends.
+
+A flush costs about the same whatever it carries: the pane lays out and repaints what it shows.
+So all stream views share one flush clock: a view is flushed no sooner than FLUSH_INTERVAL_MS after
+its first pending delta, and the clock flushes at most one view per tick. Eight panes streaming at
+once then repaint one after the other, a few milliseconds apart, instead of in one long burst, and
+the UI thread is never held for more than one pane's flush.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+import time
+
+import shiboken6
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
 __all__ = ["FLUSH_INTERVAL_MS", "StreamView"]
 
 FLUSH_INTERVAL_MS = 25
+# At most one flush per tick: with eight busy panes each one is still flushed about every 32 ms.
+_TICK_MS = 4
 # Qt lays a paragraph out again in full whenever it grows, so a line without end would cost more
 # with every token. While streaming, a line longer than this continues in a new paragraph; the
 # final Markdown render shows the text as it is.
 _LONGEST_STREAMED_LINE = 2000
+
+
+class _FlushClock(QObject):
+    """Flushes the stream views that have pending text: oldest first, one per tick."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Insertion order is deadline order, since every deadline is "now + one interval".
+        self._due: dict[StreamView, float] = {}
+        self._timer = QTimer(self)
+        self._timer.setInterval(_TICK_MS)
+        self._timer.timeout.connect(self._tick)
+
+    def schedule(self, view: StreamView) -> None:
+        self._due.setdefault(view, time.monotonic() + FLUSH_INTERVAL_MS / 1000)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def cancel(self, view: StreamView) -> None:
+        self._due.pop(view, None)
+
+    def _tick(self) -> None:
+        for view, deadline in self._due.items():
+            if deadline > time.monotonic():
+                return
+            del self._due[view]
+            # A view deleted with text still pending has nothing left to show it in.
+            if shiboken6.isValid(view):
+                view.flush()
+            break
+        if not self._due:
+            self._timer.stop()
+
+
+_clock: _FlushClock | None = None
+
+
+def _flush_clock() -> _FlushClock:
+    global _clock
+    if _clock is None:
+        _clock = _FlushClock()
+    return _clock
 
 
 class StreamView(QTextBrowser):
@@ -38,11 +91,8 @@ class StreamView(QTextBrowser):
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self._pending: list[str] = []
+        self._scheduled = False
         self._cursor = QTextCursor(self.document())
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
         self._fit_height = fit_height
         if fit_height:
             self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -53,12 +103,13 @@ class StreamView(QTextBrowser):
     def append_text(self, text: str) -> None:
         """Queue ``text`` for the next flush."""
         self._pending.append(text)
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self._scheduled:
+            self._scheduled = True
+            _flush_clock().schedule(self)
 
     def flush(self) -> None:
         """Insert queued text now."""
-        self._timer.stop()
+        self._unschedule()
         if not self._pending:
             return
         text = "".join(self._pending)
@@ -75,15 +126,13 @@ class StreamView(QTextBrowser):
 
     def set_plain(self, text: str) -> None:
         """Replace the content with plain text."""
-        self._pending.clear()
-        self._timer.stop()
+        self._discard_pending()
         self.setPlainText(text)
         self._cursor = QTextCursor(self.document())
 
     def set_markdown(self, text: str) -> None:
         """Replace the content with ``text`` rendered as Markdown, code blocks on a tint."""
-        self._pending.clear()
-        self._timer.stop()
+        self._discard_pending()
         self.document().setMarkdown(text)
         self._tint_code_blocks()
         self._cursor = QTextCursor(self.document())
@@ -99,6 +148,15 @@ class StreamView(QTextBrowser):
             cursor.insertBlock()
             text = text[cut:]
         cursor.insertText(text)
+
+    def _unschedule(self) -> None:
+        if self._scheduled:
+            self._scheduled = False
+            _flush_clock().cancel(self)
+
+    def _discard_pending(self) -> None:
+        self._unschedule()
+        self._pending.clear()
 
     def _tint_code_blocks(self) -> None:
         tint = self.palette().color(QPalette.ColorRole.AlternateBase)
