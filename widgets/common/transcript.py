@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -69,6 +69,8 @@ class MessageView(QFrame):
         self.reasoning = StreamView()
         self.reasoning.setObjectName("reasoning")
         self.reasoning.setVisible(False)
+        # The size in the toggle's label follows the text on screen, not every token.
+        self.reasoning.flushed.connect(self._label_reasoning)
         self.reasoning_toggle.setVisible(bool(turn.reasoning))
 
         self.body = StreamView()
@@ -108,9 +110,10 @@ class MessageView(QFrame):
 
     def append_reasoning(self, text: str) -> None:
         """Stream more reasoning text (shown collapsed)."""
-        self.reasoning_toggle.setVisible(True)
+        if not self.reasoning_toggle.isVisibleTo(self):
+            self.reasoning_toggle.setVisible(True)
+            self._label_reasoning()
         self.reasoning.append_text(text)
-        self._label_reasoning()
 
     def show_final(self) -> None:
         """Render the finished turn: Markdown, status, error and metrics."""
@@ -150,6 +153,22 @@ class MessageView(QFrame):
         QGuiApplication.clipboard().setText(self._turn.content)
 
 
+class _Column(QWidget):
+    """The transcript's column of messages, opaque so that it alone repaints as messages grow.
+
+    Filled with its own background colour (the one the theme gives it), so Qt does not repaint
+    the pane, tab and window behind it whenever a streaming message changes. A style sheet resets
+    the fill when it polishes the widget, hence the event handler.
+    """
+
+    def event(self, event: QEvent) -> bool:
+        """Keep the background fill after every (re)polish."""
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.StyleChange):
+            self.setAutoFillBackground(True)
+        return handled
+
+
 class Transcript(QScrollArea):
     """A column of :class:`MessageView` that follows new text while the user is at the bottom.
 
@@ -163,7 +182,7 @@ class Transcript(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self._column = QWidget()
+        self._column = _Column()
         self._column.setObjectName("transcriptColumn")
         self._layout = QVBoxLayout(self._column)
         self._layout.setContentsMargins(8, 8, 8, 8)
