@@ -7,7 +7,7 @@ task that iterates it closes the HTTP stream; whatever text arrived before stays
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +75,7 @@ async def stream_chat(
     extra_body: dict[str, Any] | None = None,
     estimate_cost: CostEstimator | None = None,
     clock: Callable[[], float] = time.perf_counter,
-) -> AsyncIterator[RunEvent]:
+) -> AsyncGenerator[RunEvent, None]:
     """Stream one chat completion and yield what happens, ending with ``Finished`` or ``Failed``.
 
     Only :class:`FireplayError` becomes ``Failed``: anything else is a bug and propagates.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
+import time
 from collections.abc import Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
@@ -24,6 +27,11 @@ __all__ = ["ChatPane"]
 
 # Fireworks reports server-side timings in the body only when asked.
 _PROVIDER_EXTRAS: dict[str, dict[str, Any]] = {"fireworks": {"perf_metrics_in_response": True}}
+# Stream events closer together than this were parsed from one network read.
+_BURST_GAP_S = 0.0002
+# A reply lets the event loop run (painting, input, the other panes) after this many events, so a
+# burst of thousands of buffered chunks never holds the UI thread for its whole length.
+_YIELD_EVERY = 32
 
 
 class ChatPane(QObject):
@@ -244,30 +252,38 @@ class ChatPane(QObject):
         except (ValueError, FireplayError) as error:
             self._fail(turn, index, str(error), None)
             return
+        outbox = _Outbox(self, turn, index)
+        events = stream_chat(
+            client,
+            model=self._model,
+            messages=messages,
+            params=params,
+            extra_body=_PROVIDER_EXTRAS.get(self._provider_id),
+            estimate_cost=self._cost_estimator(self._model),
+        )
         try:
-            async for event in stream_chat(
-                client,
-                model=self._model,
-                messages=messages,
-                params=params,
-                extra_body=_PROVIDER_EXTRAS.get(self._provider_id),
-                estimate_cost=self._cost_estimator(self._model),
-            ):
-                match event:
-                    case TextDelta(text=text):
-                        turn.content += text
-                        self.text_received.emit(index, text)
-                    case ReasoningDelta(text=text):
-                        turn.reasoning += text
-                        self.reasoning_received.emit(index, text)
-                    case Finished(metrics=metrics):
-                        turn.status = TurnStatus.COMPLETE
-                        turn.metrics = metrics
-                        turn.finish_reason = metrics.finish_reason
-                    case Failed(message=message, metrics=metrics):
-                        self._fail(turn, index, message, metrics)
-                        return
+            async with aclosing(events):
+                handled = 0
+                async for event in events:
+                    match event:
+                        case TextDelta(text=text):
+                            outbox.add_text(text)
+                        case ReasoningDelta(text=text):
+                            outbox.add_reasoning(text)
+                        case Finished(metrics=metrics):
+                            outbox.deliver()
+                            turn.status = TurnStatus.COMPLETE
+                            turn.metrics = metrics
+                            turn.finish_reason = metrics.finish_reason
+                        case Failed(message=message, metrics=metrics):
+                            outbox.deliver()
+                            self._fail(turn, index, message, metrics)
+                            return
+                    handled += 1
+                    if handled % _YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
         except asyncio.CancelledError:
+            outbox.deliver()
             turn.status = TurnStatus.STOPPED
             self._end(index)
             raise
@@ -318,3 +334,59 @@ class ChatPane(QObject):
         self.models_changed.emit(listing.ids, listing.source)
         warning = f" ({listing.warning})" if listing.warning else ""
         self.status_changed.emit(f"{len(listing.ids)} models {listing.source}{warning}")
+
+
+class _Outbox:
+    """Hands one reply's text to the views.
+
+    Text that trickles in is emitted as it arrives. Events that follow each other closely were
+    parsed from one network read: they are joined and emitted once, right after the burst, so a
+    fast stream costs one signal per read instead of one per token.
+    """
+
+    def __init__(self, pane: ChatPane, turn: Turn, index: int) -> None:
+        self._pane = pane
+        self._turn = turn
+        self._index = index
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._last = -math.inf
+        self._delivery: asyncio.Handle | None = None
+
+    def add_text(self, text: str) -> None:
+        """Queue answer text."""
+        self._text.append(text)
+        self._arrived()
+
+    def add_reasoning(self, text: str) -> None:
+        """Queue reasoning text."""
+        self._reasoning.append(text)
+        self._arrived()
+
+    def deliver(self) -> None:
+        """Update the turn and emit everything queued."""
+        if self._delivery is not None:
+            self._delivery.cancel()
+            self._delivery = None
+        if self._reasoning:
+            text = "".join(self._reasoning)
+            self._reasoning.clear()
+            self._turn.reasoning += text
+            self._pane.reasoning_received.emit(self._index, text)
+        if self._text:
+            text = "".join(self._text)
+            self._text.clear()
+            self._turn.content += text
+            self._pane.text_received.emit(self._index, text)
+
+    def _arrived(self) -> None:
+        now = time.perf_counter()
+        burst = now - self._last < _BURST_GAP_S
+        self._last = now
+        if self._delivery is not None:
+            return
+        if burst:
+            # Runs as soon as the reply task waits for the network or yields.
+            self._delivery = asyncio.get_running_loop().call_soon(self.deliver)
+        else:
+            self.deliver()
