@@ -39,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,11 +207,18 @@ def _percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class Stall:
-    """Heartbeat lateness of one run, in ms, and the full collections of Python's GC in it."""
+    """Heartbeat lateness of one run in ms, split by cause where it is known.
+
+    ``max_streaming`` leaves out the beats during which a pane rendered its finished message as
+    Markdown (``max_render`` is the worst of those); ``gc_full`` counts the full collections of
+    Python's garbage collector, ``gc_full_max`` is the longest.
+    """
 
     p50: float
     p99: float
     max: float
+    max_streaming: float
+    max_render: float
     gc_full: int
     gc_full_max: float
 
@@ -273,18 +280,24 @@ class Heartbeat:
         self._stamps = [time.perf_counter()]
         self._timer.start()
 
-    def stop(self) -> Stall:
-        """Stop recording and summarise the lateness."""
+    def stop(self, renders: Sequence[float] = ()) -> Stall:
+        """Stop recording and summarise the lateness; ``renders`` are the times at which final
+        Markdown renders ended."""
         self._timer.stop()
         gc.callbacks.remove(self._on_gc)
-        late = [
-            max(0.0, (b - a) * 1000 - HEARTBEAT_MS)
-            for a, b in zip(self._stamps, self._stamps[1:], strict=False)
-        ]
+        late: list[float] = []
+        streaming: list[float] = []
+        rendering: list[float] = []
+        for a, b in zip(self._stamps, self._stamps[1:], strict=False):
+            lateness = max(0.0, (b - a) * 1000 - HEARTBEAT_MS)
+            late.append(lateness)
+            (rendering if any(a < t <= b for t in renders) else streaming).append(lateness)
         return Stall(
             _percentile(late, 0.5),
             _percentile(late, 0.99),
             max(late, default=0.0),
+            max(streaming, default=0.0),
+            max(rendering, default=0.0),
             len(self._gc_pauses),
             max(self._gc_pauses, default=0.0),
         )
@@ -365,6 +378,11 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
     await asyncio.sleep(0.05)
     first: list[float | None] = [None] * PANES
     last: list[float] = [0.0] * PANES
+    rendered: list[float] = []
+
+    def on_finished(_index: int) -> None:
+        rendered.append(time.perf_counter())
+
     slots = []
     for k, pane in enumerate(presenter.panes):
         pane.set_model(f"bench-r{rate}-n{count}-s{rep * PANES + k}")
@@ -376,6 +394,8 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
             last[k] = now
 
         pane.text_received.connect(on_text)
+        # Connected after the pane's view, so this runs once the view has rendered the message.
+        pane.turn_finished.connect(on_finished)
         slots.append((pane, on_text))
     heartbeat = Heartbeat()
     gc.collect()
@@ -386,9 +406,10 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
     await _until(lambda: not presenter.busy, timeout=120)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     await asyncio.sleep(0.03)  # the last flushes and paints
-    stall = heartbeat.stop()
+    stall = heartbeat.stop(rendered)
     for pane, slot in slots:
         pane.text_received.disconnect(slot)
+        pane.turn_finished.disconnect(on_finished)
     for k, pane in enumerate(presenter.panes):
         expected = "".join(tokens(count, rep * PANES + k))
         if pane.last_reply() != expected:
@@ -507,11 +528,11 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
         print(
             f"\n2./3. UI stall while {PANES} streams × {count:,} tokens arrive: lateness of a "
             f"{HEARTBEAT_MS} ms heartbeat (ms); tok/s received per stream (slowest, median); "
-            "CPU of this process; full GC collections"
+            "CPU time of this process / wall time"
         )
         head = (
-            f"   {'case':38} {'p50':>5} {'p99':>6} {'max':>6} {'slowest':>8} {'median':>8}"
-            f" {'offered':>8} {'CPU':>5} {'GC':>9}"
+            f"   {'case':38} {'p50':>5} {'p99':>6} {'max':>6} {'stream':>6} {'render':>6}"
+            f" {'slowest':>8} {'median':>8} {'offered':>8} {'CPU':>5} {'GC':>9}"
         )
         print(f"{head}   target")
         print("   " + "-" * (len(head) + 38))
@@ -524,6 +545,10 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             p50 = _med([r.stall.p50 for r in runs])
             p99 = _med([r.stall.p99 for r in runs])
             worst = _med([r.stall.max for r in runs])
+            in_stream = _med([r.stall.max_streaming for r in runs])
+            render = (
+                f"{_med([r.stall.max_render for r in runs]):6.1f}" if "app" in name else "     -"
+            )
             low = _med([min(r.rates) for r in runs])
             mid = _med([statistics.median(r.rates) for r in runs])
             cpu = _med([r.cpu for r in runs])
@@ -532,15 +557,18 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             gc_max = max(r.stall.gc_full_max for r in runs)
             gc_cell = f"{collections}×{gc_max:.0f}ms" if collections else "0"
             print(
-                f"   {name:38} {p50:5.2f} {p99:6.2f} {worst:6.1f} {low:8,.0f} {mid:8,.0f}"
-                f" {share} {cpu:5.0%} {gc_cell:>9}   {targets.get(name, '')}"
+                f"   {name:38} {p50:5.2f} {p99:6.2f} {worst:6.1f} {in_stream:6.1f} {render}"
+                f" {low:8,.0f} {mid:8,.0f} {share} {cpu:5.0%} {gc_cell:>9}"
+                f"   {targets.get(name, '')}"
             )
         print("\n   each repetition, p99 / max (ms):")
         for name, runs in results.streams.items():
             cells = "   ".join(f"{r.stall.p99:5.1f} / {r.stall.max:5.1f}" for r in runs)
             print(f"   {name:38} {cells}")
         print(
-            "   GC: full collections of Python's garbage collector during the runs (count × "
+            "   max: worst lateness; stream: worst outside the final Markdown renders; render: "
+            "worst during one.\n"
+            "   GC: full collections of Python's garbage collector in all repetitions (count × "
             "longest pause); they stop the UI thread like any other work."
         )
 
