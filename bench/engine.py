@@ -38,7 +38,7 @@ from app.engine._deps import package_dir  # noqa: E402
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 GEN_TOKENS = 200
-RUNS = 5
+RUNS = 7
 THREADS = 2
 
 
@@ -56,38 +56,24 @@ def _median(values: list[float]) -> float:
 # -- generation -------------------------------------------------------------------------------
 
 
-def in_process_generation() -> tuple[float, float]:
-    """(tokens/s, time to first token) of plain llama-cpp-python, greedy, EOS ignored."""
-    from llama_cpp import Llama
-
-    llm = Llama(model_path=str(_gguf()), n_ctx=8192, n_threads=THREADS, verbose=False)
-    prompt = (f"<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n").encode()
-    tokens = llm.tokenize(prompt, add_bos=False, special=True)
-    rates, firsts = [], []
-    for _ in range(RUNS + 1):
-        # No reset: generate() reuses the cached prompt prefix, as the engine does.
-        start = time.perf_counter()
-        first = 0.0
-        count = 0
-        for _tok in llm.generate(tokens, temp=0.0, reset=True):
-            count += 1
-            if count == 1:
-                first = time.perf_counter()
-            if count == GEN_TOKENS:
-                break
-        end = time.perf_counter()
-        rates.append((count - 1) / (end - first))
-        firsts.append(first - start)
-    llm.close()
-    # The first run pays for page-ins and thread start-up: left out, as in the engine (which
-    # warms each model up when it loads it).
-    return _median(rates[1:]), _median(firsts[1:])
+def _local_run(llm: Any, tokens: list[int]) -> tuple[float, float]:
+    """One greedy generation of GEN_TOKENS tokens in this process: (tok/s, TTFT)."""
+    # No reset: generate() reuses the cached prompt prefix, as the engine does.
+    start = time.perf_counter()
+    first = 0.0
+    count = 0
+    for _tok in llm.generate(tokens, temp=0.0, reset=True):
+        count += 1
+        if count == 1:
+            first = time.perf_counter()
+        if count == GEN_TOKENS:
+            break
+    end = time.perf_counter()
+    return (count - 1) / (end - first), first - start
 
 
-def http_generation(base_url: str) -> tuple[float, float]:
-    """(tokens/s, time to first token) of the same generation streamed by the engine."""
-    import httpx
-
+def _http_run(client: Any) -> tuple[float, float]:
+    """The same generation streamed by the engine, read as raw SSE: (tok/s, TTFT)."""
     payload = {
         "model": SMOLLM2_ID,
         "messages": [{"role": "user", "content": PROMPT}],
@@ -97,28 +83,49 @@ def http_generation(base_url: str) -> tuple[float, float]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    rates, firsts = [], []
+    start = time.perf_counter()
+    first = 0.0
+    last = 0.0
+    tokens = 0
+    with client.stream("POST", "/chat/completions", json=payload) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                now = time.perf_counter()
+                first = first or now
+                last = now
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+    # A chunk can carry several tokens (writes are batched), so count from usage; the last
+    # chunk may wait up to one write interval, which this rate includes.
+    return (tokens - 1) / (last - first), first - start
+
+
+def generation(base_url: str) -> tuple[float, float, float, float]:
+    """In-process and HTTP runs alternate, so both meet the same machine load."""
+    import httpx
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(_gguf()), n_ctx=8192, n_threads=THREADS, verbose=False)
+    prompt = f"<|im_start|>user\n{PROMPT}<|im_end|>\n<|im_start|>assistant\n".encode()
+    tokens = llm.tokenize(prompt, add_bos=False, special=True)
+    local: list[tuple[float, float]] = []
+    remote: list[tuple[float, float]] = []
     with httpx.Client(base_url=base_url, timeout=300) as client:
         for _ in range(RUNS + 1):
-            start = time.perf_counter()
-            first = 0.0
-            last = 0.0
-            tokens = 0
-            with client.stream("POST", "/chat/completions", json=payload) as response:
-                for line in response.iter_lines():
-                    if not line.startswith("data: {"):
-                        continue
-                    chunk = json.loads(line[6:])
-                    if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-                        now = time.perf_counter()
-                        first = first or now
-                        last = now
-                    if chunk.get("usage"):
-                        tokens = chunk["usage"]["completion_tokens"]
-            # Chunks may carry several tokens when the reader lags, so count from usage.
-            rates.append((tokens - 1) / (last - first))
-            firsts.append(first - start)
-    return _median(rates[1:]), _median(firsts[1:])
+            local.append(_local_run(llm, tokens))
+            remote.append(_http_run(client))
+    llm.close()
+    # The first pair pays for page-ins and thread start-up.
+    local, remote = local[1:], remote[1:]
+    return (
+        _median([r for r, _ in local]),
+        _median([t for _, t in local]),
+        _median([r for r, _ in remote]),
+        _median([t for _, t in remote]),
+    )
 
 
 # -- embeddings and audio ---------------------------------------------------------------------
@@ -173,12 +180,11 @@ def transcription_rtf(base_url: str) -> tuple[float, float]:
 
 
 def speed() -> None:
-    rate_local, ttft_local = in_process_generation()
     loop = asyncio.new_event_loop()
     engine = EngineProcess(extra_args=["--threads", str(THREADS), "--preload", "all"])
     try:
         url = loop.run_until_complete(engine.ensure_running())
-        rate_http, ttft_http = http_generation(url)
+        rate_local, ttft_local, rate_http, ttft_http = generation(url)
         emb = embeddings_per_second(url)
         rtf, seconds = transcription_rtf(url)
     finally:

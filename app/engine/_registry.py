@@ -24,8 +24,6 @@ __all__ = ["Job", "ModelKind", "ModelSlot", "ModelSpec", "Registry"]
 
 T = TypeVar("T")
 
-_END = object()
-
 
 class ModelKind(StrEnum):
     """What a model is for."""
@@ -58,7 +56,11 @@ class ModelSpec:
 
 
 class Job(Generic[T]):
-    """Work running in a thread, with events relayed to the event loop as they happen.
+    """Work running in a thread, with its events handed to the event loop.
+
+    The worker appends events to a list and wakes the loop only when a reader is waiting:
+    a reader that is busy (or pausing between writes) takes everything pending on its next
+    call without a wake-up per token, so the event loop costs the model's cores little.
 
     Args:
         loop: the event loop that consumes the events.
@@ -66,40 +68,51 @@ class Job(Generic[T]):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._pending: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self._ended = False
         self.cancel = threading.Event()
         self.future: asyncio.Future[T] | None = None
-        self._ended = False
 
     def emit(self, event: Any) -> None:
         """Send an event from the worker thread."""
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+        with self._lock:
+            self._pending.append(event)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._loop.call_soon_threadsafe(_wake, waiter)
 
     def _finished(self, _: Any) -> None:
-        self._queue.put_nowait(_END)
+        # Runs on the loop once the worker has returned (all its events are pending).
+        with self._lock:
+            self._ended = True
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            _wake(waiter)
 
     async def next_batch(self) -> list[Any] | None:
-        """Wait for events; return all that are pending, or ``None`` once the work ended.
-
-        Taking everything pending at once lets a slow reader catch up in one step.
-        """
-        if self._ended:
-            return None
-        item = await self._queue.get()
-        batch: list[Any] = []
+        """Wait for events; return all that are pending, or ``None`` once the work ended."""
         while True:
-            if item is _END:
-                self._ended = True
-                return batch or None
-            batch.append(item)
-            if self._queue.empty():
-                return batch
-            item = self._queue.get_nowait()
+            with self._lock:
+                if self._pending:
+                    batch, self._pending = self._pending, []
+                    return batch
+                if self._ended:
+                    return None
+                waiter: asyncio.Future[None] = self._loop.create_future()
+                self._waiter = waiter
+            await waiter
 
     async def result(self) -> T:
         """Wait for the work's return value (or exception)."""
         assert self.future is not None
         return await self.future
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ModelSlot:
