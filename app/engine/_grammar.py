@@ -38,7 +38,9 @@ _MAX_CHAR_BYTES = 4  # UTF-8 worst case; an escape is 2
 _INT_DIGITS = 16  # longest integer part, mirrors llama.cpp's own JSON grammars
 _FRAC_DIGITS = 8
 _MAX_SAFE = 10**_INT_DIGITS - 1
-_MAX_ENUM_RANGE = 64  # float ranges narrower than one unit are enumerated at 0.01 steps
+# A number range holding no integer is narrower than 1: its values at 0.01 steps (at most
+# 100) are listed instead.
+_NARROW_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -403,7 +405,7 @@ class GrammarBuilder:
             return above and below
 
         start = math.ceil(lo * 100)
-        values = [v / 100 for v in range(start, start + _MAX_ENUM_RANGE * 2) if inside(v / 100)]
+        values = [v / 100 for v in range(start, start + _NARROW_STEPS + 1) if inside(v / 100)]
         if not values:
             mid = (lo + hi) / 2
             if not inside(mid):

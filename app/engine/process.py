@@ -136,7 +136,6 @@ class EngineProcess:
         self._stderr_tail: deque[str] = deque(maxlen=40)
         self._url_future: asyncio.Future[str] | None = None
         self._stopping = False
-        self._started_once = False
 
     @property
     def base_url(self) -> str | None:
@@ -176,7 +175,6 @@ class EngineProcess:
             except EngineStartError as exc:
                 self._emit("failed", str(exc))
                 raise
-            self._started_once = True
             self._emit("ready", "The local engine is ready.")
             return url
 
