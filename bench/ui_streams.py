@@ -7,15 +7,19 @@ Offscreen Qt, real widgets, the window shown (so layout and painting happen as o
 1. View cost in one pane. Deltas go through the real view path (ChatPane signals -> PaneView ->
    MessageView -> StreamView), 25 tokens per simulated 25 ms frame (1,000 tok/s); after each frame
    the buffered text is flushed and Qt's events are processed (layout, scrolling, painting), as the
-   flush timer would. Reported: µs per token over the 1,000 tokens ending at 2k, 10k and 50k tokens
-   (flat means the cost does not grow with the message), the final Markdown render of the 50k
-   message, and a pathological single 50k-token line without a newline.
+   flush clock would. Reported: µs per token over the 1,000 tokens ending at 2k, 10k and 50k tokens
+   (flat means the cost does not grow with the message), split into the deltas + StreamView flush
+   and the rest (the transcript's layout, scrolling and painting); a bare QTextBrowser of the same
+   size fed the same frames, as the floor; the final Markdown render of the 50k message; and a
+   pathological single 50k-token line without a newline.
 2. UI stall through the real app: ``app.main.build``, 8 panes in the grid layout,
    ``ChatPresenter.send``, against a loopback SSE server in a child process (so its threads never
    take this process's GIL). A 5 ms QTimer heartbeat records lateness (actual interval - 5 ms,
-   negative values count as 0) from the send until every pane is idle, final Markdown renders
-   included. Streams are offered at 1,000 tok/s per pane, then as fast as the socket takes them.
-   Per-pane throughput is tokens received per second between a pane's first and last text.
+   negative values count as 0) from the send until every pane is idle. The worst lateness is also
+   given per phase: until the first text arrives (the send builds every pane's message widgets),
+   during final Markdown renders, and the streaming in between. Streams are offered at 1,000
+   tok/s per pane, then as fast as the socket takes them. Per-pane throughput is tokens received
+   per second between a pane's first and last text.
 3. The floor, same run, same server and heartbeat: one bare QPlainTextEdit per stream fed straight
    from httpx (``aiter_lines`` + ``json.loads`` + ``insertPlainText`` per token).
 
@@ -207,16 +211,18 @@ def _percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class Stall:
-    """Heartbeat lateness of one run in ms, split by cause where it is known.
+    """Heartbeat lateness of one run in ms, and the worst of it in each phase.
 
-    ``max_streaming`` leaves out the beats during which a pane rendered its finished message as
-    Markdown (``max_render`` is the worst of those); ``gc_full`` counts the full collections of
-    Python's garbage collector, ``gc_full_max`` is the longest.
+    ``max_send``: until the first text arrived (building the message widgets of every pane,
+    sending the requests); ``max_render``: beats during which a pane rendered its finished
+    message as Markdown; ``max_streaming``: all other beats. ``gc_full`` counts the full
+    collections of Python's garbage collector, ``gc_full_max`` is the longest.
     """
 
     p50: float
     p99: float
     max: float
+    max_send: float
     max_streaming: float
     max_render: float
     gc_full: int
@@ -237,9 +243,9 @@ class StreamRun:
 class Results:
     """Everything measured, one list entry per repetition."""
 
-    per_token: dict[int, list[float]] = field(default_factory=dict)
+    # case -> mark -> [µs per token, one per repetition]
+    per_token: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     markdown_ms: list[float] = field(default_factory=list)
-    line_per_token: dict[int, list[float]] = field(default_factory=dict)
     line_markdown_ms: list[float] = field(default_factory=list)
     streams: dict[str, list[StreamRun]] = field(default_factory=dict)
 
@@ -280,24 +286,29 @@ class Heartbeat:
         self._stamps = [time.perf_counter()]
         self._timer.start()
 
-    def stop(self, renders: Sequence[float] = ()) -> Stall:
-        """Stop recording and summarise the lateness; ``renders`` are the times at which final
-        Markdown renders ended."""
+    def stop(self, first_text: float = 0.0, renders: Sequence[float] = ()) -> Stall:
+        """Stop recording and summarise the lateness; ``first_text`` is when the first text
+        arrived, ``renders`` are the times at which final Markdown renders ended."""
         self._timer.stop()
         gc.callbacks.remove(self._on_gc)
         late: list[float] = []
-        streaming: list[float] = []
-        rendering: list[float] = []
+        phases: dict[str, list[float]] = {"send": [], "stream": [], "render": []}
         for a, b in zip(self._stamps, self._stamps[1:], strict=False):
             lateness = max(0.0, (b - a) * 1000 - HEARTBEAT_MS)
             late.append(lateness)
-            (rendering if any(a < t <= b for t in renders) else streaming).append(lateness)
+            if b <= first_text:
+                phases["send"].append(lateness)
+            elif any(a < t <= b for t in renders):
+                phases["render"].append(lateness)
+            else:
+                phases["stream"].append(lateness)
         return Stall(
             _percentile(late, 0.5),
             _percentile(late, 0.99),
             max(late, default=0.0),
-            max(streaming, default=0.0),
-            max(rendering, default=0.0),
+            max(phases["send"], default=0.0),
+            max(phases["stream"], default=0.0),
+            max(phases["render"], default=0.0),
             len(self._gc_pauses),
             max(self._gc_pauses, default=0.0),
         )
@@ -306,10 +317,20 @@ class Heartbeat:
 # -- part 1: view cost per token -------------------------------------------------------------------
 
 
+def _windows(times: list[float], marks: Sequence[int]) -> dict[int, float]:
+    """µs per token over the WINDOW tokens ending at each mark, from per-frame times."""
+    per_frame = WINDOW // FRAME_TOKENS
+    return {
+        mark: sum(times[mark // FRAME_TOKENS - per_frame : mark // FRAME_TOKENS]) / WINDOW * 1e6
+        for mark in marks
+    }
+
+
 def view_cost(
-    built: Any, deltas: list[str], marks: tuple[int, ...]
-) -> tuple[dict[int, float], float]:
-    """µs per token in the window ending at each mark, and the final Markdown render in ms."""
+    built: Any, deltas: list[str], marks: Sequence[int]
+) -> tuple[dict[int, float], dict[int, float], float]:
+    """µs per token in the windows ending at each mark (all, and the part spent in the stream
+    view itself), and the final Markdown render in ms."""
     from app.domain.conversation import Role, Turn, TurnStatus
 
     qapp = built.qapp
@@ -328,14 +349,17 @@ def view_cost(
     gc.collect()
     gc.disable()  # collector pauses are reported in parts 2-3; here they would only add noise
     try:
-        frame_times: list[float] = []
+        frames: list[float] = []
+        flushes: list[float] = []
         for start in range(0, len(deltas), FRAME_TOKENS):
             began = time.perf_counter()
             for text in deltas[start : start + FRAME_TOKENS]:
                 pane.text_received.emit(1, text)
-            body.flush()  # what the flush timer does once per frame
-            qapp.processEvents()  # layout, scrolling, painting
-            frame_times.append(time.perf_counter() - began)
+            body.flush()  # what the flush clock does once per frame
+            flushed = time.perf_counter()
+            qapp.processEvents()  # the transcript's layout, scrolling, painting
+            frames.append(time.perf_counter() - began)
+            flushes.append(flushed - began)
         shown = body.toPlainText()
         turn.content = "".join(deltas)
         turn.status = TurnStatus.COMPLETE
@@ -347,16 +371,41 @@ def view_cost(
         gc.enable()
     if shown.replace("\n", "") != turn.content.replace("\n", ""):
         raise RuntimeError("the view does not show the streamed text")
-    per_frame = WINDOW // FRAME_TOKENS
-    per_token = {
-        mark: sum(frame_times[mark // FRAME_TOKENS - per_frame : mark // FRAME_TOKENS])
-        / WINDOW
-        * 1e6
-        for mark in marks
-    }
     pane.clear()
     qapp.processEvents()
-    return per_token, markdown_ms
+    return _windows(frames, marks), _windows(flushes, marks), markdown_ms
+
+
+def bare_view_cost(
+    deltas: list[str], size: tuple[int, int], marks: Sequence[int]
+) -> dict[int, float]:
+    """The same frames in a bare QTextBrowser of the pane's size: Qt's own cost of showing them."""
+    from PySide6.QtGui import QTextCursor
+    from PySide6.QtWidgets import QApplication, QTextBrowser
+
+    qapp = QApplication.instance()
+    view = QTextBrowser()
+    view.resize(*size)
+    view.show()
+    qapp.processEvents()
+    cursor = QTextCursor(view.document())
+    bar = view.verticalScrollBar()
+    gc.collect()
+    gc.disable()
+    try:
+        frames: list[float] = []
+        for start in range(0, len(deltas), FRAME_TOKENS):
+            began = time.perf_counter()
+            cursor.insertText("".join(deltas[start : start + FRAME_TOKENS]))
+            bar.setValue(bar.maximum())
+            qapp.processEvents()
+            frames.append(time.perf_counter() - began)
+    finally:
+        gc.enable()
+    view.close()
+    view.deleteLater()
+    qapp.processEvents()
+    return _windows(frames, marks)
 
 
 # -- parts 2 and 3: concurrent streams -------------------------------------------------------------
@@ -406,7 +455,7 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
     await _until(lambda: not presenter.busy, timeout=120)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     await asyncio.sleep(0.03)  # the last flushes and paints
-    stall = heartbeat.stop(rendered)
+    stall = heartbeat.stop(min(t for t in first if t is not None), rendered)
     for pane, slot in slots:
         pane.text_received.disconnect(slot)
         pane.turn_finished.disconnect(on_finished)
@@ -468,7 +517,7 @@ async def floor_streams(
         await asyncio.gather(*(one(http, k) for k in range(PANES)))
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         await asyncio.sleep(0.03)
-        stall = heartbeat.stop()
+        stall = heartbeat.stop(min(first))
     rates = [(count - 1) / (last[k] - first[k] or float("nan")) for k in range(PANES)]
     return StreamRun(stall, rates, seconds, cpu / seconds)
 
@@ -505,23 +554,35 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
     if results.per_token:
         print(
             "\n1. View cost, one pane, real PaneView -> MessageView -> StreamView, "
-            f"{FRAME_TOKENS} tokens per 25 ms frame; flush, layout and paint included"
+            f"{FRAME_TOKENS} tokens per 25 ms frame (1,000 tok/s)"
         )
-        head = f"   {'µs per token, 1,000 tokens ending at':38} {'2k':>7} {'10k':>7} {'50k':>7}"
+        head = f"   {'µs per token, 1,000 tokens ending at':44} {'2k':>7} {'10k':>7} {'50k':>7}"
         print(f"{head} {'50k/2k':>7}   target")
         print("   " + "-" * (len(head) + 28))
-        for name, data in (
-            ("Markdown answer", results.per_token),
-            ("one line without newline", results.line_per_token),
-        ):
-            meds = [_med(data[m]) for m in MARKS]
+        rows = (
+            ("Markdown answer, all", "answer", "flat, ≤ 20 amortized"),
+            ("  of which deltas + StreamView flush", "answer flush", ""),
+            ("  the rest: transcript layout, scroll, paint", None, ""),
+            ("one line without newline, all", "line", "flat"),
+            ("  of which deltas + StreamView flush", "line flush", ""),
+            ("floor: bare QTextBrowser of the same size", "bare", ""),
+        )
+        for name, case, target in rows:
+            if case is None:
+                meds = [
+                    _med(results.per_token["answer"][m])
+                    - _med(results.per_token["answer flush"][m])
+                    for m in MARKS
+                ]
+            else:
+                meds = [_med(results.per_token[case][m]) for m in MARKS]
             print(
-                f"   {name:38} {meds[0]:7.1f} {meds[1]:7.1f} {meds[2]:7.1f} "
-                f"{meds[2] / meds[0]:6.2f}x   flat, ≤ 20"
+                f"   {name:44} {meds[0]:7.1f} {meds[1]:7.1f} {meds[2]:7.1f} "
+                f"{meds[2] / meds[0]:6.2f}x   {target}"
             )
-        print(f"   {'final Markdown render, 50k answer':38} {_med(results.markdown_ms):7.1f} ms")
+        print(f"   {'final Markdown render, 50k answer':44} {_med(results.markdown_ms):7.1f} ms")
         print(
-            f"   {'final Markdown render, 50k-token line':38} "
+            f"   {'final Markdown render, 50k-token line':44} "
             f"{_med(results.line_markdown_ms):7.1f} ms"
         )
     if results.streams:
@@ -531,8 +592,8 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             "CPU time of this process / wall time"
         )
         head = (
-            f"   {'case':38} {'p50':>5} {'p99':>6} {'max':>6} {'stream':>6} {'render':>6}"
-            f" {'slowest':>8} {'median':>8} {'offered':>8} {'CPU':>5} {'GC':>9}"
+            f"   {'case':38} {'p50':>5} {'p99':>6} {'max':>6} {'send':>6} {'stream':>6}"
+            f" {'render':>6} {'slowest':>8} {'median':>8} {'offered':>8} {'CPU':>5} {'GC':>9}"
         )
         print(f"{head}   target")
         print("   " + "-" * (len(head) + 38))
@@ -545,6 +606,7 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             p50 = _med([r.stall.p50 for r in runs])
             p99 = _med([r.stall.p99 for r in runs])
             worst = _med([r.stall.max for r in runs])
+            send = _med([r.stall.max_send for r in runs])
             in_stream = _med([r.stall.max_streaming for r in runs])
             render = (
                 f"{_med([r.stall.max_render for r in runs]):6.1f}" if "app" in name else "     -"
@@ -557,8 +619,8 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             gc_max = max(r.stall.gc_full_max for r in runs)
             gc_cell = f"{collections}×{gc_max:.0f}ms" if collections else "0"
             print(
-                f"   {name:38} {p50:5.2f} {p99:6.2f} {worst:6.1f} {in_stream:6.1f} {render}"
-                f" {low:8,.0f} {mid:8,.0f} {share} {cpu:5.0%} {gc_cell:>9}"
+                f"   {name:38} {p50:5.2f} {p99:6.2f} {worst:6.1f} {send:6.1f} {in_stream:6.1f}"
+                f" {render} {low:8,.0f} {mid:8,.0f} {share} {cpu:5.0%} {gc_cell:>9}"
                 f"   {targets.get(name, '')}"
             )
         print("\n   each repetition, p99 / max (ms):")
@@ -566,8 +628,9 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             cells = "   ".join(f"{r.stall.p99:5.1f} / {r.stall.max:5.1f}" for r in runs)
             print(f"   {name:38} {cells}")
         print(
-            "   max: worst lateness; stream: worst outside the final Markdown renders; render: "
-            "worst during one.\n"
+            "   max: worst lateness; send: worst until the first text arrived (message widgets of "
+            "every pane built, requests sent); render: worst during a final Markdown render; "
+            "stream: worst of the rest.\n"
             "   GC: full collections of Python's garbage collector in all repetitions (count × "
             "longest pause); they stop the UI thread like any other work."
         )
@@ -612,15 +675,23 @@ def _view_costs(built: Any, results: Results, reps: int) -> None:
     answer = tokens(MARKS[-1], 1)
     line = tokens(MARKS[-1], 2, one_line=True)
     view_cost(built, answer[:2_000], (2_000,))  # warm-up
+    transcript = built.window.findChild(object, "tab-chat").pane_views[0].transcript
+    size = transcript.viewport().size().toTuple()
+
+    def keep(case: str, costs: dict[int, float]) -> None:
+        for mark, value in costs.items():
+            results.per_token.setdefault(case, {}).setdefault(mark, []).append(value)
+
     for _ in range(reps):
-        for deltas, per_token, renders in (
-            (answer, results.per_token, results.markdown_ms),
-            (line, results.line_per_token, results.line_markdown_ms),
-        ):
-            costs, render_ms = view_cost(built, deltas, MARKS)
-            for mark, value in costs.items():
-                per_token.setdefault(mark, []).append(value)
-            renders.append(render_ms)
+        costs, flushes, render_ms = view_cost(built, answer, MARKS)
+        keep("answer", costs)
+        keep("answer flush", flushes)
+        results.markdown_ms.append(render_ms)
+        costs, flushes, render_ms = view_cost(built, line, MARKS)
+        keep("line", costs)
+        keep("line flush", flushes)
+        results.line_markdown_ms.append(render_ms)
+        keep("bare", bare_view_cost(answer, size, MARKS))
 
 
 def main() -> None:
