@@ -220,6 +220,16 @@ class ChatPane(QObject):
             return
         self._model = model
         self.target_changed.emit()
+        if self._provider_id == "fireworks":
+            self._suggest_fireworks_equivalent(model)
+
+    def _suggest_fireworks_equivalent(self, model: str) -> None:
+        catalog = load_catalog()
+        equivalent = catalog.fireworks_equivalent(model) if catalog.get(model) is None else None
+        if equivalent:
+            self.status_changed.emit(
+                f"{model} is an OpenAI model name; its usual Fireworks equivalent is {equivalent}."
+            )
 
     def refresh_models(self) -> None:
         """Fetch the provider's model list in the background; ``models_changed`` reports it."""

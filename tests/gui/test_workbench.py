@@ -246,3 +246,14 @@ def test_panes_can_be_removed_down_to_one_and_added_up_to_eight(qtbot: Any, benc
         bench.pane_views[-1].remove_action.trigger()
     assert not bench.pane_views[0].remove_action.isEnabled()
     assert bench.findChild(object, "pane-0") is bench.pane_views[0]
+
+
+def test_an_openai_model_name_on_fireworks_gets_the_equivalent_suggested(
+    qtbot: Any, make_app: Any
+) -> None:
+    tab = make_app("--provider", "fireworks").window.findChild(object, "tab-chat")
+    pane = tab.presenter.panes[0]
+    with qtbot.waitSignal(pane.status_changed) as status:
+        pane.set_model("gpt-4o-mini")
+    assert "accounts/fireworks/models/llama-v3p1-8b-instruct" in status.args[0]
+    assert "gpt-4o-mini" in tab.pane_views[0].status_label.text()
