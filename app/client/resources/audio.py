@@ -113,12 +113,6 @@ class _AudioResource:
             return response.text
         return self._client._parse(response, Transcription)
 
-
-class Transcriptions(_AudioResource):
-    """``POST /audio/transcriptions``: speech to text in the spoken language."""
-
-    _path = "/audio/transcriptions"
-
     @overload
     async def create(
         self,
@@ -181,7 +175,7 @@ class Transcriptions(_AudioResource):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         **extra: Any,
     ) -> Transcription | str:
-        """Transcribe an audio file (multipart upload).
+        """Upload an audio file (multipart) to this resource's endpoint.
 
         Args:
             model: e.g. ``whisper-v3`` (Fireworks) or ``whisper-1`` (OpenAI).
@@ -222,108 +216,19 @@ class Transcriptions(_AudioResource):
         )
 
 
+class Transcriptions(_AudioResource):
+    """``POST /audio/transcriptions``: speech to text in the spoken language."""
+
+    _path = "/audio/transcriptions"
+
+
 class Translations(_AudioResource):
-    """``POST /audio/translations``: speech in any language to English text."""
+    """``POST /audio/translations``: speech in any language to English text.
+
+    Same arguments and results as :class:`Transcriptions`; ``language`` names the source language.
+    """
 
     _path = "/audio/translations"
-
-    @overload
-    async def create(
-        self,
-        *,
-        model: str,
-        file: FileTypes,
-        response_format: Literal["json", "verbose_json"] = "json",
-        language: str | None = None,
-        prompt: str | None = None,
-        temperature: float | str | None = None,
-        timestamp_granularities: Sequence[str] | str | None = None,
-        extra_headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        **extra: Any,
-    ) -> Transcription: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        model: str,
-        file: FileTypes,
-        response_format: Literal["text", "srt", "vtt"],
-        language: str | None = None,
-        prompt: str | None = None,
-        temperature: float | str | None = None,
-        timestamp_granularities: Sequence[str] | str | None = None,
-        extra_headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        **extra: Any,
-    ) -> str: ...
-
-    @overload
-    async def create(
-        self,
-        *,
-        model: str,
-        file: FileTypes,
-        response_format: str,
-        language: str | None = None,
-        prompt: str | None = None,
-        temperature: float | str | None = None,
-        timestamp_granularities: Sequence[str] | str | None = None,
-        extra_headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        **extra: Any,
-    ) -> Transcription | str: ...
-
-    async def create(
-        self,
-        *,
-        model: str,
-        file: FileTypes,
-        response_format: str = "json",
-        language: str | None = None,
-        prompt: str | None = None,
-        temperature: float | str | None = None,
-        timestamp_granularities: Sequence[str] | str | None = None,
-        extra_headers: Mapping[str, str | None] | None = None,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        **extra: Any,
-    ) -> Transcription | str:
-        """Translate speech to English text; same arguments and results as transcriptions.
-
-        Args:
-            model: Whisper-family model id.
-            file: A path, raw bytes, a ``(filename, bytes[, content_type])`` tuple or a URL.
-            response_format: ``json``, ``verbose_json``, ``text``, ``srt`` or ``vtt``.
-            language: Source language (Fireworks), if known.
-            prompt: Priming text.
-            temperature: Sampling temperature.
-            timestamp_granularities: As for transcriptions.
-            extra_headers: Extra headers for this call.
-            timeout: Overrides the client's timeout for this call.
-            **extra: Further form fields.
-
-        Returns:
-            A :class:`Transcription` for JSON formats, the body text for text/srt/vtt.
-
-        Raises:
-            OSError: ``file`` is a path that cannot be read.
-        """
-        fields = {
-            "language": language,
-            "prompt": prompt,
-            "temperature": temperature,
-            "timestamp_granularities": timestamp_granularities,
-            **extra,
-        }
-        return await self._create(
-            model=model,
-            file=file,
-            response_format=response_format,
-            fields=fields,
-            extra_headers=extra_headers,
-            timeout=timeout,
-        )
 
 
 class Audio:
