@@ -1,6 +1,6 @@
 """UI cost of streaming text: per-token view cost, and UI stalls while 8 panes stream at once.
 
-    .venv/bin/python bench/ui_streams.py [--reps 3] [--tokens 4000] [--part all|view|streams]
+    .venv/bin/python bench/ui_streams.py [--reps 3] [--tokens 3000] [--part all|view|streams]
 
 Offscreen Qt, real widgets, the window shown (so layout and painting happen as on a screen).
 
@@ -698,7 +698,7 @@ def main() -> None:
     """Run the benchmark (or, with --serve, be the server child process)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--tokens", type=int, default=4000, help="tokens per stream, parts 2-3")
+    parser.add_argument("--tokens", type=int, default=3000, help="tokens per stream, parts 2-3")
     parser.add_argument("--part", choices=("all", "view", "streams"), default="all")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
