@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Set up everything Fireplay needs on this machine, then run the app or the test suite.
 
-    python3 packaging/dev.py run [fireplay options]   # set up, then launch on the built-in engine
-    python3 packaging/dev.py test [pytest options]    # set up, lint, check imports, run all tests
+    ./packaging/dev.py run [fireplay options]   # set up, then launch on the built-in engine
+    ./packaging/dev.py test [pytest options]    # set up, lint, check imports, run all tests
 
 Set-up is idempotent and quick when nothing changed: a virtual environment in ``.venv`` with the
 project installed in editable mode, the engine's weight packages, and (on Debian/Ubuntu, as root)
