@@ -336,8 +336,7 @@ def view_cost(
     qapp = built.qapp
     tab = built.window.findChild(object, "tab-chat")
     pane = tab.presenter.panes[0]
-    pane.clear()
-    qapp.processEvents()
+    _clear(qapp, pane)
     # Emit what ChatPane emits while a reply streams, minus the network: the view path only.
     pane.turns.append(Turn(Role.USER, "Write a long answer."))
     pane.turn_added.emit(0)
@@ -371,15 +370,25 @@ def view_cost(
         gc.enable()
     if shown.replace("\n", "") != turn.content.replace("\n", ""):
         raise RuntimeError("the view does not show the streamed text")
+    _clear(qapp, pane)
+    return _windows(frames, marks), _windows(flushes, marks), markdown_ms
+
+
+def _clear(qapp: Any, pane: Any) -> None:
+    """Empty the pane; outside a running event loop, deleteLater needs an explicit nudge."""
+    from PySide6.QtCore import QEvent
+
     pane.clear()
     qapp.processEvents()
-    return _windows(frames, marks), _windows(flushes, marks), markdown_ms
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    qapp.processEvents()
 
 
 def bare_view_cost(
     deltas: list[str], size: tuple[int, int], marks: Sequence[int]
 ) -> dict[int, float]:
     """The same frames in a bare QTextBrowser of the pane's size: Qt's own cost of showing them."""
+    from PySide6.QtCore import QEvent
     from PySide6.QtGui import QTextCursor
     from PySide6.QtWidgets import QApplication, QTextBrowser
 
@@ -404,7 +413,7 @@ def bare_view_cost(
         gc.enable()
     view.close()
     view.deleteLater()
-    qapp.processEvents()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     return _windows(frames, marks)
 
 
