@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import importlib
 import logging
 import os
 import sys
@@ -157,6 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return runner.run(_run(built))
 
 
+def _after_start_up() -> None:
+    # httpx and the response models load here, once the window has painted, instead of making
+    # the first Send wait for them.
+    importlib.import_module("app.client._client")
+    importlib.import_module("app.client.types")
+    # Start-up objects live as long as the app: keep them out of every later full collection.
+    gc.collect()
+    gc.freeze()
+
+
 async def _run(built: Built) -> int:
     install_asyncgen_hooks(asyncio.get_running_loop())
     quit_requested = asyncio.Event()
@@ -164,6 +176,7 @@ async def _run(built: Built) -> int:
     built.window.closed.connect(built.qapp.quit)  # type: ignore[attr-defined]
     built.window.show()  # type: ignore[attr-defined]
     QTimer.singleShot(0, built.window.started)  # type: ignore[attr-defined]
+    QTimer.singleShot(300, _after_start_up)
     await quit_requested.wait()
     pending = built.services.runner.cancel_all()
     await asyncio.gather(*pending, return_exceptions=True)
