@@ -419,6 +419,11 @@ class _Server(ThreadingHTTPServer):
         return
 
 
+def openai_error(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    """An error body in OpenAI's envelope, for ``Scripted(status=..., body=...)``."""
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
 class FakeServer:
     """The scripted OpenAI-compatible server.
 

@@ -57,6 +57,14 @@ def qrun(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of 429 and 5xx answers happen at once instead of after a backoff."""
+    from app.client import AsyncClient
+
+    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
+
+
+@pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
     """An empty settings folder for one test."""
     path = tmp_path / "config"

@@ -9,9 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QPlainTextEdit, QPushButton
 
-from app.client import AsyncClient
 from app.domain.conversation import TurnStatus
-from tests.fake_server import FakeServer, Scripted
+from tests.fake_server import FakeServer, Scripted, openai_error
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -106,17 +105,9 @@ def test_wrong_key_shows_the_server_message_inline(
 
 
 def test_rate_limit_is_retried_then_succeeds(
-    qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, chat: Any, fake_server: FakeServer, no_retry_wait: None
 ) -> None:
-    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
-    limited = {
-        "error": {
-            "message": "Rate limit exceeded",
-            "type": "rate_limit",
-            "param": None,
-            "code": None,
-        }
-    }
+    limited = openai_error("Rate limit exceeded", "rate_limit")
     fake_server.script.append(Scripted(status=429, body=limited, headers={"retry-after": "0"}))
     fake_server.script.append(Scripted(chunks=["after ", "retry"]))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000) as finished:
@@ -126,17 +117,9 @@ def test_rate_limit_is_retried_then_succeeds(
 
 
 def test_rate_limit_exhausted_says_so(
-    qtbot: Any, chat: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, chat: Any, fake_server: FakeServer, no_retry_wait: None
 ) -> None:
-    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
-    limited = {
-        "error": {
-            "message": "Rate limit exceeded",
-            "type": "rate_limit",
-            "param": None,
-            "code": None,
-        }
-    }
+    limited = openai_error("Rate limit exceeded", "rate_limit")
     fake_server.script.extend(Scripted(status=429, body=limited) for _ in range(3))
     with qtbot.waitSignal(chat.presenter.panes[0].failed, timeout=5000) as failed:
         _send(qtbot, chat, "busy?")

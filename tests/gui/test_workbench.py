@@ -10,10 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QToolButton
 
-from app.client import AsyncClient
 from app.domain.compare import comparison_from_json
 from app.domain.conversation import TurnStatus
-from tests.fake_server import FakeServer, Scripted
+from tests.fake_server import FakeServer, Scripted, openai_error
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -67,17 +66,9 @@ def test_one_send_streams_into_every_pane_with_its_own_metrics(
 
 
 def test_a_failing_pane_shows_its_error_while_the_others_finish(
-    qtbot: Any, bench: Any, fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, bench: Any, fake_server: FakeServer, no_retry_wait: None
 ) -> None:
-    monkeypatch.setattr(AsyncClient, "_retry_delay", lambda *a, **k: 0.0)
-    boom = {
-        "error": {
-            "message": "upstream exploded",
-            "type": "server_error",
-            "param": None,
-            "code": None,
-        }
-    }
+    boom = openai_error("upstream exploded", "server_error")
     fake_server.by_model["model-a"].append(Scripted(chunks=["fine"], delay=0.05))
     fake_server.by_model["model-b"].extend(Scripted(status=500, body=boom) for _ in range(3))
     fake_server.by_model["model-c"].append(Scripted(chunks=["also ", "fine"], delay=0.05))
