@@ -6,33 +6,39 @@ This is the only module under ``app/`` that may import widgets.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 import app
-from app.presenters.engine import EngineMonitor
-from app.presenters.services import Services
-from app.presenters.settings import SettingsPresenter
-from app.runtime import AsyncRunner, install_asyncgen_hooks
+from app.storage import default_config_dir, load_window_state
+
+# Start-up paints the window frame first and only then loads asyncio, qasync, pydantic (settings),
+# the presenters and the tabs: those imports live in the functions that run after the paint.
+if TYPE_CHECKING:
+    from app.presenters.services import Services
+    from app.presenters.settings import SettingsPresenter
+    from widgets.main_window import MainWindow
 
 __all__ = ["Built", "build", "main", "parse_args"]
 
 log = logging.getLogger("fireplay")
 
+FIRST_PAINT_TIMEOUT_MS = 500
+
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse Fireplay's command line."""
+    """Parse Fireplay's command line; ``config_dir`` is always set (the platform's by default)."""
     parser = argparse.ArgumentParser(prog="fireplay", description=__doc__)
     parser.add_argument("--config-dir", type=Path, help="settings folder (default: the platform's)")
     parser.add_argument("--provider", help="provider id or name (e.g. fireworks), or a base URL")
@@ -41,7 +47,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--screenshot", type=Path, metavar="PATH", help="render the window to a PNG and exit"
     )
     parser.add_argument("--version", action="version", version=f"Fireplay {app.__version__}")
-    return parser.parse_args(list(argv))
+    args = parser.parse_args(list(argv))
+    args.config_dir = args.config_dir or default_config_dir()
+    return args
 
 
 @dataclass
@@ -49,20 +57,21 @@ class Built:
     """Everything :func:`build` made, for ``main``, tests and screenshots."""
 
     qapp: QApplication
-    window: (
-        object  # widgets.main_window.MainWindow; typed loosely to keep app/ free of widget imports
-    )
+    window: MainWindow
     services: Services
 
 
 def build(argv: Sequence[str] | None = None) -> Built:
-    """Create the QApplication (or reuse one), the services and the main window, without running."""
-    from app.domain.connections import Connections
-    from app.engine.process import EngineProcess
-    from app.settings import SecretStore, default_config_dir, load_settings
+    """Create the QApplication (or reuse one), the main window and its services, without running."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    qapp, window = _open_window(args)
+    return _attach_services(args, qapp, window)
+
+
+def _open_window(args: argparse.Namespace) -> tuple[QApplication, MainWindow]:
+    """The QApplication and the window frame: all that the first paint needs."""
     from widgets.main_window import MainWindow
 
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     qapp = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fireplay"])
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName("Fireplay")
@@ -70,23 +79,36 @@ def build(argv: Sequence[str] | None = None) -> Built:
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(_stylesheet())
     qapp.setWindowIcon(_icon())
+    return qapp, MainWindow(load_window_state(args.config_dir))
 
-    config_dir: Path = args.config_dir or default_config_dir()
+
+def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainWindow) -> Built:
+    """Load the settings, make the services and build every tab into ``window``."""
+    from app.domain.connections import Connections
+    from app.engine.process import EngineProcess
+    from app.presenters.engine import EngineMonitor
+    from app.presenters.services import Services
+    from app.presenters.settings import SettingsPresenter
+    from app.runtime import AsyncRunner
+    from app.settings import SecretStore, load_settings
+
+    config_dir: Path = args.config_dir
     first_run = not (config_dir / "settings.json").exists()
     secrets = SecretStore(config_dir)
     settings = SettingsPresenter(load_settings(config_dir), config_dir, secrets)
     if first_run and not args.provider:
         _prefer_a_provider_with_a_key(settings)
     _apply_target_flags(settings, args.provider, args.model)
-    runner = AsyncRunner()
     engine = EngineMonitor()
     connections = Connections(
         lambda: settings.settings,
         secrets,
         lambda args: EngineProcess(extra_args=args, on_status=engine.report),
     )
-    services = Services(runner=runner, settings=settings, connections=connections, engine=engine)
-    window = MainWindow(services)
+    services = Services(
+        runner=AsyncRunner(), settings=settings, connections=connections, engine=engine
+    )
+    window.attach(services)
     return Built(qapp, window, services)
 
 
@@ -135,13 +157,44 @@ def _resolve_provider(settings: SettingsPresenter, wanted: str) -> str:
 
 def _screenshot(built: Built, path: Path) -> int:
     window = built.window
-    window.resize(1280, 800)  # type: ignore[attr-defined]
-    window.show()  # type: ignore[attr-defined]
+    window.resize(1280, 800)
+    window.show()
     for _ in range(5):
         built.qapp.processEvents()
-    ok = window.grab().save(str(path))  # type: ignore[attr-defined]
-    window.close()  # type: ignore[attr-defined]
+    ok = window.grab().save(str(path))
+    window.close()
     return 0 if ok else 1
+
+
+class _FirstPaint(QObject):
+    """Calls ``on_paint`` when ``window`` receives its first paint event."""
+
+    def __init__(self, window: MainWindow, on_paint: Callable[[], None]) -> None:
+        super().__init__()
+        self._window = window
+        self._on_paint = on_paint
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Watch, never consume."""
+        if watched is self._window and event.type() == QEvent.Type.Paint:
+            self._on_paint()
+        return False
+
+
+def _show_and_paint(window: MainWindow) -> None:
+    """Show the window frame and return once it has painted (or after a timeout)."""
+    # User input waits in the queue until the tabs exist; paint and expose events do not.
+    loop = QEventLoop()
+    watch = _FirstPaint(window, loop.quit)
+    window.installEventFilter(watch)
+    timeout = QTimer()
+    timeout.setSingleShot(True)
+    timeout.timeout.connect(loop.quit)
+    timeout.start(FIRST_PAINT_TIMEOUT_MS)
+    window.show()
+    loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    timeout.stop()
+    window.removeEventFilter(watch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,9 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("FIREPLAY_LOG", "WARNING").upper())
     os.environ.setdefault("QT_API", "pyside6")
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    built = build(argv)
     if args.screenshot:
-        return _screenshot(built, args.screenshot)
+        return _screenshot(build(argv), args.screenshot)
+    qapp, window = _open_window(args)
+    _show_and_paint(window)
+    built = _attach_services(args, qapp, window)
+
+    import asyncio
 
     import qasync
 
@@ -170,12 +227,15 @@ def _after_start_up() -> None:
 
 
 async def _run(built: Built) -> int:
+    import asyncio
+
+    from app.runtime import install_asyncgen_hooks
+
     install_asyncgen_hooks(asyncio.get_running_loop())
     quit_requested = asyncio.Event()
     built.qapp.aboutToQuit.connect(quit_requested.set)
-    built.window.closed.connect(built.qapp.quit)  # type: ignore[attr-defined]
-    built.window.show()  # type: ignore[attr-defined]
-    QTimer.singleShot(0, built.window.started)  # type: ignore[attr-defined]
+    built.window.closed.connect(built.qapp.quit)
+    QTimer.singleShot(0, built.window.started)
     QTimer.singleShot(300, _after_start_up)
     await quit_requested.wait()
     pending = built.services.runner.cancel_all()

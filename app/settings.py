@@ -5,6 +5,8 @@ Two files live in the config directory (``--config-dir``, else `default_config_d
 - ``settings.json``: `AppSettings` as JSON. It never holds a secret.
 - ``secrets.json``: only when the OS has no usable keychain; API keys, mode 0600.
 
+(The window's placement lives beside them in ``window.json``; see `app.storage`.)
+
 Settings objects are immutable: every change makes a new validated `AppSettings` (``updated``,
 ``with_custom_provider``, ``with_provider``, ``without_provider``), and whoever owns the current
 settings swaps it in and calls `save_settings`. Nested lists and dicts are not deep-frozen; treat
@@ -18,16 +20,15 @@ import json
 import logging
 import os
 import re
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from app.storage import PRIVATE_MODE, atomic_write, default_config_dir, keep_aside
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -43,7 +44,6 @@ __all__ = [
     "ResolvedKey",
     "SecretStore",
     "TargetSettings",
-    "WindowState",
     "default_config_dir",
     "default_providers",
     "load_settings",
@@ -58,7 +58,6 @@ SETTINGS_FILE = "settings.json"
 SECRETS_FILE = "secrets.json"
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_PRIVATE_MODE = 0o600
 # Fields of a built-in profile that the user may change; the rest always comes from the shipped
 # profile, so an upgrade can fix a name or add a per-model URL without the user doing anything.
 _USER_EDITABLE_BUILTIN_FIELDS = ("base_url", "default_model", "model_base_urls")
@@ -271,20 +270,6 @@ class ChatDefaults(BaseModel):
     layout: Literal["columns", "grid"] = "columns"
 
 
-class WindowState(BaseModel):
-    """Main window state restored at start-up.
-
-    Attributes:
-        geometry: Base64 of ``QWidget.saveGeometry()``.
-        current_tab: Id of the selected tab.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    geometry: str | None = None
-    current_tab: str = "chat"
-
-
 def _as_dict(item: Any) -> Any:
     return item.model_dump() if isinstance(item, BaseModel) else item
 
@@ -302,7 +287,6 @@ class AppSettings(BaseModel):
         active_provider: Id of the selected provider.
         active_model: Selected model, or None for the provider's default.
         chat: Defaults for new chats.
-        window: Main window state.
         local_model_files: Extra ``.gguf`` files offered by the embedded engine.
     """
 
@@ -313,7 +297,6 @@ class AppSettings(BaseModel):
     active_provider: str = "local"
     active_model: str | None = None
     chat: ChatDefaults = ChatDefaults()
-    window: WindowState = WindowState()
     local_model_files: list[str] = []
 
     @model_validator(mode="before")
@@ -465,49 +448,6 @@ class AppSettings(BaseModel):
         return self.updated(providers=[p for p in self.providers if p.id != provider_id])
 
 
-def default_config_dir() -> Path:
-    """Per-user config directory, e.g. ``~/.config/fireplay`` on Linux."""
-    return Path(platformdirs.user_config_dir("fireplay", appauthor=False))
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The temporary file is created with mode 0600 in one step (never world-readable, even briefly)
-    and with O_EXCL so that a planted file or symlink cannot be written through.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, _PRIVATE_MODE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-
-
-def _keep_aside(path: Path) -> Path | None:
-    """Rename an unreadable file to ``<name>.bad-<timestamp>`` so that nothing is lost."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.bad-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
-        counter += 1
-    try:
-        os.replace(path, target)
-    except OSError as exc:
-        logger.warning("could not move %s aside: %s", path, exc)
-        return None
-    return target
-
-
 def load_settings(config_dir: Path) -> AppSettings:
     """Read ``settings.json`` from ``config_dir``; never raises.
 
@@ -540,7 +480,7 @@ def load_settings(config_dir: Path) -> AppSettings:
         )
     except ValueError as exc:  # includes json.JSONDecodeError and UnicodeDecodeError
         problem = str(exc)
-    kept = _keep_aside(path)
+    kept = keep_aside(path)
     logger.warning(
         "settings file %s is invalid (%s); using defaults. The old file was kept as %s",
         path,
@@ -557,7 +497,7 @@ def save_settings(settings: AppSettings, config_dir: Path) -> None:
         OSError: When the file cannot be written; the previous file is then unchanged.
     """
     payload = json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
-    _atomic_write(config_dir / SETTINGS_FILE, payload.encode("utf-8"))
+    atomic_write(config_dir / SETTINGS_FILE, payload.encode("utf-8"))
 
 
 def _mask(value: str) -> str:
@@ -791,7 +731,7 @@ class SecretStore:
             # No details: the text of a broken secrets file may contain keys.
             logger.warning("%s is not a valid secrets file; ignoring it", self._path)
             if keep_bad:
-                _keep_aside(self._path)
+                keep_aside(self._path)
             return {}
         return {k: v for k, v in keys.items() if isinstance(k, str) and isinstance(v, str) and v}
 
@@ -801,7 +741,7 @@ class SecretStore:
         with contextlib.suppress(OSError):
             mode = self._path.stat().st_mode & 0o777
             if mode & 0o077:
-                os.chmod(self._path, _PRIVATE_MODE)
+                os.chmod(self._path, PRIVATE_MODE)
                 logger.warning("%s was readable by others; made it private (0600)", self._path)
 
     def _write_file(self, keys: dict[str, str]) -> None:
@@ -810,7 +750,7 @@ class SecretStore:
                 self._path.unlink()
             return
         payload = json.dumps({"version": 1, "keys": keys}, indent=2) + "\n"
-        _atomic_write(self._path, payload.encode("utf-8"))
+        atomic_write(self._path, payload.encode("utf-8"))
 
     def _remove_from_file(self, provider_id: str) -> None:
         keys = self._read_file()

@@ -1,4 +1,9 @@
-"""The main window: one tab per modality, a menu, and a status bar."""
+"""The main window: one tab per modality, a menu, and a status bar.
+
+It is built in two steps so that it can paint before the slow part of start-up: the constructor
+makes the frame (menus, status bar, one empty page per registered tab, restored placement), and
+:meth:`MainWindow.attach` builds every tab's presenter and view once the services exist.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,20 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
 import app
-from app.presenters.services import Services
-from widgets.tabs.chat_tab import SHORTCUTS
+from app.storage import WindowState
 from widgets.tabs.registry import TABS
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
+
+    from app.presenters.services import Services
     from widgets.settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
 
 
 class MainWindow(QMainWindow):
-    """Fireplay's window. Builds every registered tab from its presenter and view factories.
+    """Fireplay's window: a frame first, then every registered tab (see :meth:`attach`).
 
     Signals:
         closed(): the user closed the window; the application should quit.
@@ -28,31 +35,48 @@ class MainWindow(QMainWindow):
 
     closed = Signal()
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(self, state: WindowState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.services = services
+        self.services: Services | None = None
+        self.presenters: dict[str, QObject] = {}
         self.setObjectName("mainWindow")
         self.setWindowTitle("Fireplay")
         self.resize(1200, 780)
+        if state.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(state.geometry.encode()))
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
-        self.presenters = {}
         for spec in TABS:
-            presenter = spec.presenter(services)
-            presenter.setParent(self)
-            view = spec.view(presenter)
-            view.setObjectName(f"tab-{spec.id}")
-            self.presenters[spec.id] = presenter
-            self.tabs.addTab(view, spec.title)
+            page = QWidget()
+            page.setObjectName(f"tab-{spec.id}")
+            self.tabs.addTab(page, spec.title)
+            if spec.id == state.current_tab:
+                self.tabs.setCurrentWidget(page)
         self.setCentralWidget(self.tabs)
         self._settings_dialog: SettingsDialog | None = None
         self._build_menus()
-        self._restore_state()
+
+    def attach(self, services: Services) -> None:
+        """Build every registered tab's presenter and view in place of its empty page."""
+        self.services = services
+        current = self.tabs.currentIndex()
+        for index, spec in enumerate(TABS):
+            presenter, view = spec.build(services)
+            presenter.setParent(self)
+            view.setObjectName(f"tab-{spec.id}")
+            self.presenters[spec.id] = presenter
+            frame_page = self.tabs.widget(index)
+            self.tabs.insertTab(index, view, spec.title)
+            self.tabs.removeTab(index + 1)
+            # Owned by Python alone from here on: deleted now, so findChild never finds it.
+            frame_page.setParent(None)  # type: ignore[union-attr]
+        self.tabs.setCurrentIndex(current)
         services.runner.task_failed.connect(self._on_task_failed)
 
     def started(self) -> None:
         """Called once the event loop runs: load what the first paint need not wait for."""
+        assert self.services is not None, "attach() comes first"
         self.statusBar().showMessage(self.services.settings.secrets_description, 8000)
         for presenter in self.presenters.values():
             refresh = getattr(presenter, "refresh_models", None)
@@ -64,6 +88,7 @@ class MainWindow(QMainWindow):
         # Imported here: building its many widget classes costs start-up time it does not need.
         from widgets.settings_dialog import SettingsDialog
 
+        assert self.services is not None, "attach() comes first"
         if self._settings_dialog is None:
             self._settings_dialog = SettingsDialog(self.services.settings, self)
         self._settings_dialog.show()
@@ -93,7 +118,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about_action)
 
     def _show_shortcuts(self) -> None:
-        rows = [*SHORTCUTS, ("Ctrl+,", "Settings"), ("Ctrl+Q", "Quit")]
+        tab_rows = [row for index in range(self.tabs.count()) for row in self._shortcuts_of(index)]
+        rows = [*tab_rows, ("Ctrl+,", "Settings"), ("Ctrl+Q", "Quit")]
         text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
@@ -105,13 +131,9 @@ class MainWindow(QMainWindow):
             "OpenAI-compatible inference API.</p>",
         )
 
-    def _restore_state(self) -> None:
-        window = self.services.settings.settings.window
-        if window.geometry:
-            self.restoreGeometry(QByteArray.fromBase64(window.geometry.encode()))
-        page = self.tabs.findChild(QWidget, f"tab-{window.current_tab}")
-        if page is not None:
-            self.tabs.setCurrentWidget(page)
+    def _shortcuts_of(self, index: int) -> tuple[tuple[str, str], ...]:
+        shortcuts: tuple[tuple[str, str], ...] = getattr(self.tabs.widget(index), "shortcuts", ())
+        return shortcuts
 
     def _on_task_failed(self, name: str, error: BaseException) -> None:
         # A bug, not an expected error: say so plainly and keep the app running.
@@ -119,10 +141,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and the current tab, then ask the application to quit."""
-        current = self.tabs.currentWidget()
-        self.services.settings.update_window(
-            geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
-            current_tab=current.objectName().removeprefix("tab-") if current else "chat",
-        )
+        if self.services is not None:
+            current = self.tabs.currentWidget()
+            self.services.settings.update_window(
+                WindowState(
+                    geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
+                    current_tab=current.objectName().removeprefix("tab-"),
+                )
+            )
         super().closeEvent(event)
         self.closed.emit()

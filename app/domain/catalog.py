@@ -51,7 +51,8 @@ _TOKENS_PER_UNIT = 1_000_000
 class _Data(BaseModel):
     """Strict base for shipped data: a typo in a JSON key is a bug, not something to ignore."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use (load_catalog), not at import: start-up never needs the catalog.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class SourceInfo(_Data):

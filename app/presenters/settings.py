@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 
 from app.settings import AppSettings, ProviderProfile, SecretStore, TargetSettings, save_settings
+from app.storage import WindowState, save_window_state
 
 __all__ = ["SettingsPresenter"]
 
@@ -99,10 +100,12 @@ class SettingsPresenter(QObject):
             )
         )
 
-    def update_window(self, **changes: Any) -> None:
-        """Remember window geometry or the current tab."""
-        window = self._settings.window.model_dump() | changes
-        self._replace(self._settings.updated(window=window))
+    def update_window(self, state: WindowState) -> None:
+        """Remember the window's geometry and current tab (in ``window.json``)."""
+        try:
+            save_window_state(state, self._config_dir)
+        except OSError as error:
+            log.warning("could not save the window state to %s: %s", self._config_dir, error)
 
     def update_provider(self, provider_id: str, **changes: Any) -> str | None:
         """Change fields of a provider profile (name, base URL, default model, ...).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,13 +65,56 @@ def test_version_flag() -> None:
     assert result.returncode == 0 and result.stdout.strip() == f"Fireplay {app.__version__}"
 
 
-def test_closing_the_window_remembers_the_geometry(make_app: Any, config_dir: Path) -> None:
+def test_closing_the_window_remembers_its_placement_for_the_next_start(
+    make_app: Any, config_dir: Path
+) -> None:
     window = make_app().window
-    window.resize(1000, 700)
+    window.resize(640, 480)  # fits the offscreen screen, so restoring does not shrink it
     window.show()
+    size = (window.width(), window.height())
     window.close()
-    saved = (config_dir / "settings.json").read_text()
-    assert '"geometry": "' in saved
+    assert '"geometry": "' in (config_dir / "window.json").read_text()
+
+    again = make_app().window
+    assert (again.width(), again.height()) == size
+    assert again.tabs.currentWidget().objectName() == "tab-chat"
+
+
+FIRST_PAINT_PROBE = r"""
+import json, os, sys
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication, QWidget
+
+class Probe(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.isWindow():
+            prompt = obj.findChild(QWidget, "promptInput")
+            print(json.dumps({
+                "loaded": sorted(m for m in ("pydantic", "asyncio", "qasync") if m in sys.modules),
+                "title": obj.windowTitle(),
+                "tab_built": prompt is not None,
+            }), flush=True)
+            os._exit(0)
+        return False
+
+qapp = QApplication(sys.argv[:1])
+probe = Probe()
+qapp.installEventFilter(probe)
+from app.main import main
+main(["--config-dir", sys.argv[1]])
+"""
+
+
+def test_the_window_frame_paints_before_settings_asyncio_and_tabs_load(config_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT_PROBE, str(config_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    first_paint = json.loads(result.stdout.strip().splitlines()[-1])
+    assert first_paint == {"loaded": [], "title": "Fireplay", "tab_built": False}
 
 
 def test_first_run_with_a_key_in_the_environment_picks_that_provider(

@@ -25,7 +25,6 @@ from app.settings import (
     ProviderProfile,
     ResolvedKey,
     SecretStore,
-    WindowState,
     default_config_dir,
     load_settings,
     save_settings,
@@ -109,7 +108,6 @@ def test_defaults_list_every_builtin_provider_with_local_active() -> None:
     assert settings.active.base_url == ""
     assert settings.active_model is None
     assert settings.chat == ChatDefaults()
-    assert settings.window == WindowState(geometry=None, current_tab="chat")
     assert settings.local_model_files == []
 
 
@@ -178,7 +176,7 @@ def test_updated_returns_a_validated_copy() -> None:
     assert (changed.active_provider, changed.active_model) == ("openai", "gpt-4o")
     assert settings.active_provider == "local"
     with pytest.raises(ValidationError):
-        settings.updated(window={"geometry": 5})
+        settings.updated(chat={"layout": "diagonal"})
 
 
 def test_round_trip_in_tmp_dir(tmp_path: Path) -> None:
@@ -187,7 +185,6 @@ def test_round_trip_in_tmp_dir(tmp_path: Path) -> None:
         active_provider=custom.id,
         active_model="qwen",
         chat=ChatDefaults(system_prompt="Be brief.", params={"temperature": 0.2, "top_k": 40}),
-        window=WindowState(geometry="AdnQywADAAA=", current_tab="audio"),
         local_model_files=["/models/a.gguf"],
     )
 
@@ -226,7 +223,7 @@ def test_missing_file_gives_defaults_and_creates_nothing(tmp_path: Path) -> None
         b"[1, 2, 3]",
         b'{"providers": "everything"}',
         b'{"providers": [{"id": "custom-x", "name": "X", "base_url": "ftp://x"}]}',
-        b'{"window": {"geometry": 17}}',
+        b'{"chat": {"layout": 17}}',
     ],
     ids=["not-json", "not-utf8", "not-an-object", "wrong-type", "bad-url", "bad-nested"],
 )

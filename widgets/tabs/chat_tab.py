@@ -47,6 +47,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 class ChatTab(QWidget):
     """View of a :class:`ChatPresenter`: a toolbar, the pane grid, the input and a side panel."""
 
+    shortcuts = SHORTCUTS
+
     def __init__(self, presenter: ChatPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
