@@ -126,12 +126,20 @@ def ensure_python_packages() -> None:
     STAMP.write_text(fingerprint)
 
 
+def compile_bytecode() -> None:
+    # pip compiles an installed package's bytecode; an editable install gets it only when Python
+    # may write it at import time, which PYTHONDONTWRITEBYTECODE forbids. Without it every launch
+    # would compile Fireplay's own modules again (about 40 ms of start-up).
+    run(PYTHON, "-m", "compileall", "-q", ROOT / "app", ROOT / "widgets")
+
+
 def setup(*, display: bool) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older python3
         sys.exit("Fireplay needs Python 3.11 or newer")
     ensure_debian_packages(APT_QT + APT_TEST + (APT_X11 if display else []))
     ensure_venv()
     ensure_python_packages()
+    compile_bytecode()
 
 
 def command_run(args: list[str]) -> int:
