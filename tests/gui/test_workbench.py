@@ -137,8 +137,14 @@ def test_per_pane_parameters_follow_the_selected_pane(
     bench.params.editor("temperature").setValue(0.9)
     qtbot.mouseClick(bench.pane_views[2].transcript.viewport(), Qt.MouseButton.LeftButton)
     assert bench.params.editor("temperature").text() == "default"
-    bench.own_prompt_check.setChecked(True)
+    assert not bench.own_prompt.isVisible()
+    qtbot.mouseClick(bench.own_prompt_check, Qt.MouseButton.LeftButton)
+    assert bench.own_prompt.isVisible()
     bench.own_prompt.setPlainText("Only in pane 3.")
+    qtbot.mouseClick(bench.pane_views[0].transcript.viewport(), Qt.MouseButton.LeftButton)
+    assert not bench.own_prompt.isVisible()
+    qtbot.mouseClick(bench.pane_views[2].transcript.viewport(), Qt.MouseButton.LeftButton)
+    assert bench.own_prompt.toPlainText() == "Only in pane 3." and bench.own_prompt.isVisible()
     _send(qtbot, bench, "x")
     _wait_idle(qtbot, bench)
     sent = {

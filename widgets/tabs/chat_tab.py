@@ -188,7 +188,11 @@ class ChatTab(QWidget):
         side_scroll = QScrollArea()
         side_scroll.setWidgetResizable(True)
         side_scroll.setWidget(side)
-        side_scroll.setMinimumWidth(280)
+        # Never scroll sideways: the panel is at least as wide as its content plus a scroll bar.
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setMinimumWidth(
+            side.minimumSizeHint().width() + side_scroll.verticalScrollBar().sizeHint().width()
+        )
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
@@ -294,7 +298,7 @@ class ChatTab(QWidget):
         dialog.open()
 
     def _on_own_prompt_toggled(self, own: bool) -> None:
-        self.own_prompt.setEnabled(own)
+        self.own_prompt.setVisible(own)
         if own and not self.own_prompt.toPlainText():
             self.own_prompt.setPlainText(self.presenter.system_prompt)
         self._pane().set_own_system_prompt(self.own_prompt.toPlainText() if own else None)
@@ -350,7 +354,7 @@ class ChatTab(QWidget):
             widget.blockSignals(True)
         self.own_prompt_check.setChecked(own is not None)
         self.own_prompt.setPlainText(own or "")
-        self.own_prompt.setEnabled(own is not None)
+        self.own_prompt.setVisible(own is not None)
         for widget in (self.own_prompt_check, self.own_prompt):
             widget.blockSignals(False)
 
