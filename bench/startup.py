@@ -94,9 +94,13 @@ def main() -> None:
     args = parser.parse_args()
     launch("app")  # warm the OS file cache so every measured run is equally cold for Python
     rows = {}
-    for mode in ("bare", "app"):
-        samples = [launch(mode) for _ in range(args.runs)]
-        rows[mode] = [statistics.median(s[i] for s in samples) for i in range(4)]
+    # Interleaved, so that a busy spell on the machine slows the floor and the app alike.
+    samples: dict[str, list[tuple[float, float, float, float]]] = {"bare": [], "app": []}
+    for _ in range(args.runs):
+        for mode, runs in samples.items():
+            runs.append(launch(mode))
+    for mode, runs in samples.items():
+        rows[mode] = [statistics.median(run[i] for run in runs) for i in range(4)]
     print(f"{'':24}{'first paint (ms)':>18}{'RSS (MB)':>10}{'ready (ms)':>12}{'RSS (MB)':>10}")
     for mode, label in (("bare", "bare Qt window (floor)"), ("app", "Fireplay")):
         paint, rss, ready, ready_rss = rows[mode]
