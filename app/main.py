@@ -235,6 +235,8 @@ async def _run(built: Built) -> int:
     quit_requested = asyncio.Event()
     built.qapp.aboutToQuit.connect(quit_requested.set)
     built.window.closed.connect(built.qapp.quit)
+    if not built.window.isVisible():  # closed while the tabs were being built
+        built.qapp.quit()
     QTimer.singleShot(0, built.window.started)
     QTimer.singleShot(300, _after_start_up)
     await quit_requested.wait()

@@ -117,6 +117,37 @@ def test_the_window_frame_paints_before_settings_asyncio_and_tabs_load(config_di
     assert first_paint == {"loaded": [], "title": "Fireplay", "tab_built": False}
 
 
+CLOSE_AT_FIRST_PAINT = r"""
+import sys
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+class CloseEarly(QObject):
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Paint and isinstance(obj, QWidget) and obj.isWindow():
+            qapp.removeEventFilter(self)
+            QTimer.singleShot(0, obj.close)
+        return False
+
+qapp = QApplication(sys.argv[:1])
+closer = CloseEarly()
+qapp.installEventFilter(closer)
+from app.main import main
+print("exit code", main(["--config-dir", sys.argv[1]]), flush=True)
+"""
+
+
+def test_closing_the_window_before_the_tabs_are_built_quits(config_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CLOSE_AT_FIRST_PAINT, str(config_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "exit code 0"
+
+
 def test_first_run_with_a_key_in_the_environment_picks_that_provider(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
