@@ -133,8 +133,13 @@ class StreamView(QTextBrowser):
     def set_markdown(self, text: str) -> None:
         """Replace the content with ``text`` rendered as Markdown, code blocks on a tint."""
         self._discard_pending()
+        # One edit block: the document is laid out once, when the text and its tint are in,
+        # not again and again as the Markdown importer adds each block, then for the tint.
+        edit = QTextCursor(self.document())
+        edit.beginEditBlock()
         self.document().setMarkdown(text)
         self._tint_code_blocks()
+        edit.endEditBlock()
         self._cursor = QTextCursor(self.document())
 
     def _insert(self, text: str) -> None:
@@ -162,9 +167,7 @@ class StreamView(QTextBrowser):
         tint = self.palette().color(QPalette.ColorRole.AlternateBase)
         if tint == self.palette().color(QPalette.ColorRole.Base):
             tint = QColor(127, 127, 127, 28)
-        # One edit block: the document is laid out once, not once per code line.
         cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
         block = self.document().begin()
         while block.isValid():
             fmt = block.blockFormat()
@@ -173,7 +176,6 @@ class StreamView(QTextBrowser):
                 cursor.setPosition(block.position())
                 cursor.setBlockFormat(fmt)
             block = block.next()
-        cursor.endEditBlock()
 
     def _fit(self) -> None:
         height = int(self.document().size().height()) + 2 * self.frameWidth() + 2
