@@ -143,8 +143,8 @@ class PaneView(QFrame):
         assert line is not None  # the picker is editable
         line.editingFinished.connect(self.commit_model)
         p.turn_added.connect(self._on_turn_added)
-        p.text_received.connect(lambda i, text: self.transcript.view(i).append_text(text))
-        p.reasoning_received.connect(lambda i, text: self.transcript.view(i).append_reasoning(text))
+        p.text_received.connect(self.transcript.append_text)
+        p.reasoning_received.connect(self.transcript.append_reasoning)
         p.turn_finished.connect(self._on_turn_finished)
         p.turns_reset.connect(self._rebuild)
         p.busy_changed.connect(self._on_busy_changed)
@@ -199,10 +199,7 @@ class PaneView(QFrame):
         self.transcript.add(self.pane.turns[index], self.pane.model or "Assistant")
 
     def _on_turn_finished(self, index: int) -> None:
-        view = self.transcript.view(index)
-        view.body.flush()
-        view.reasoning.flush()
-        view.show_final()
+        self.transcript.finish(index)
         self._show_metrics()
 
     def _show_metrics(self) -> None:
