@@ -15,11 +15,11 @@ Offscreen Qt, real widgets, the window shown (so layout and painting happen as o
 2. UI stall through the real app: ``app.main.build``, 8 panes in the grid layout,
    ``ChatPresenter.send``, against a loopback SSE server in a child process (so its threads never
    take this process's GIL). A 5 ms QTimer heartbeat records lateness (actual interval - 5 ms,
-   negative values count as 0) from the send until every pane is idle. The worst lateness is also
-   given per phase: until the first text arrives (the send builds every pane's message widgets),
-   during final Markdown renders, and the streaming in between. Streams are offered at 1,000
-   tok/s per pane, then as fast as the socket takes them. Per-pane throughput is tokens received
-   per second between a pane's first and last text.
+   negative values count as 0) from the send until every pane is idle and has rendered its reply.
+   The worst lateness is also given per phase: until the first text arrives (the send starts
+   building every pane's message widgets), during final Markdown renders, and the streaming in
+   between. Streams are offered at 1,000 tok/s per pane, then as fast as the socket takes them.
+   Per-pane throughput is tokens received per second between a pane's first and last text.
 3. The floor, same run, same server and heartbeat: one bare QPlainTextEdit per stream fed straight
    from httpx (``aiter_lines`` + ``json.loads`` + ``insertPlainText`` per token).
 
@@ -214,10 +214,11 @@ class Stall:
     """Heartbeat lateness of one run in ms, and the worst of it in each phase.
 
     ``p99_streaming`` and ``max_streaming`` cover the streaming phase only. ``max_send``: until
-    the first text arrived (building the message widgets of every pane,
-    sending the requests); ``max_render``: beats during which a pane rendered its finished
-    message as Markdown; the streaming phase is all other beats. ``gc_full`` counts the full
-    collections of Python's garbage collector, ``gc_full_max`` is the longest.
+    the first text arrived (sending the requests, building the panes' message widgets, one per
+    event-loop turn, a pane's at once when its text arrives first); ``max_render``: beats during
+    which a pane rendered its finished message as Markdown (one per turn after the replies
+    end); the streaming phase is all other beats. ``gc_full`` counts the full collections of
+    Python's garbage collector, ``gc_full_max`` is the longest.
     """
 
     p50: float
@@ -441,7 +442,7 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
     last: list[float] = [0.0] * PANES
     rendered: list[float] = []
 
-    def on_finished(_index: int) -> None:
+    def on_rendered() -> None:
         rendered.append(time.perf_counter())
 
     slots = []
@@ -455,9 +456,11 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
             last[k] = now
 
         pane.text_received.connect(on_text)
-        # Connected after the pane's view, so this runs once the view has rendered the message.
-        pane.turn_finished.connect(on_finished)
         slots.append((pane, on_text))
+    # Finished replies are rendered in the event-loop turns after they end, one per turn.
+    transcripts = [view.transcript for view in tab.pane_views]
+    for transcript in transcripts:
+        transcript.message_rendered.connect(on_rendered)
     heartbeat = Heartbeat()
     gc.collect()
     heartbeat.start()
@@ -466,11 +469,13 @@ async def app_streams(built: Any, rate: int, count: int, rep: int) -> StreamRun:
         raise RuntimeError("the presenter did not send")
     await _until(lambda: not presenter.busy, timeout=120)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    await _until(lambda: len(rendered) >= PANES, timeout=10)
     await asyncio.sleep(0.03)  # the last flushes and paints
     stall = heartbeat.stop(min(t for t in first if t is not None), rendered)
     for pane, slot in slots:
         pane.text_received.disconnect(slot)
-        pane.turn_finished.disconnect(on_finished)
+    for transcript in transcripts:
+        transcript.message_rendered.disconnect(on_rendered)
     for k, pane in enumerate(presenter.panes):
         expected = "".join(tokens(count, rep * PANES + k))
         if pane.last_reply() != expected:
@@ -650,9 +655,9 @@ def report(results: Results, reps: int, count: int, load: tuple[float, float]) -
             )
             print(f"   {name:38} {cells}")
         print(
-            "   Phases: send = until the first text arrived (the send builds every pane's message "
-            "widgets and sends the requests);\n   render = beats during a final Markdown render; "
-            "streaming = all other beats.\n"
+            "   Phases: send = until the first text arrived (the send starts the requests and "
+            "the building of every pane's message widgets);\n   render = beats during a final "
+            "Markdown render; streaming = all other beats.\n"
             "   GC: full collections of Python's garbage collector in all repetitions (count × "
             "longest pause); they stop the UI thread like any other work."
         )
