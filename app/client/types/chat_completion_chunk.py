@@ -6,9 +6,10 @@ chunks without ``id``) validate; unknown fields are kept.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import pydantic
+from pydantic_core import core_schema
 
 from app.client._models import BaseModel
 
@@ -74,11 +75,35 @@ class ChoiceDelta(BaseModel):
     tool_calls: list[ChoiceDeltaToolCall] | None = None
 
 
+class _NullAsEmpty:
+    """Reads ``null`` as an empty model: some servers send ``"delta": null`` on the last chunk.
+
+    A union tried left to right, rather than a before-validator, keeps the usual object off
+    any Python call: only a ``null`` reaches the function that builds the empty model.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: type[BaseModel], handler: pydantic.GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.union_schema(
+            [
+                handler(source),
+                core_schema.no_info_after_validator_function(
+                    lambda _: source(), core_schema.none_schema()
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+
 class ChunkChoice(BaseModel):
-    """The part of one chunk that belongs to choice ``index``."""
+    """The part of one chunk that belongs to choice ``index``.
+
+    A ``null`` ``delta`` reads as an empty one.
+    """
 
     index: int = 0
-    delta: ChoiceDelta = pydantic.Field(default_factory=ChoiceDelta)
+    delta: Annotated[ChoiceDelta, _NullAsEmpty()] = pydantic.Field(default_factory=ChoiceDelta)
     finish_reason: str | None = None
     logprobs: Any = None
 

@@ -308,6 +308,22 @@ async def test_chunk_without_optional_fields(fake_server: FakeServer) -> None:
     assert completion.choices[0].message.content == "a"
 
 
+@async_test
+async def test_null_delta_reads_as_an_empty_delta(fake_server: FakeServer) -> None:
+    # Some servers send `"delta": null` on the chunk that carries finish_reason.
+    events = sse(
+        chunk({"role": "assistant", "content": "Hi"}),
+        chunk(choices=[{"index": 0, "delta": None, "finish_reason": "stop"}]),
+        "[DONE]",
+    )
+    chunks, completion = await stream_events(fake_server, events)
+    last = chunks[-1].choices[0]
+    assert last.delta.content is None and last.delta.tool_calls is None
+    assert last.finish_reason == "stop"
+    assert completion.choices[0].message.content == "Hi"
+    assert completion.choices[0].finish_reason == "stop"
+
+
 # -- errors inside the stream ------------------------------------------------------------------
 
 
