@@ -324,6 +324,24 @@ async def test_null_delta_reads_as_an_empty_delta(fake_server: FakeServer) -> No
     assert completion.choices[0].finish_reason == "stop"
 
 
+@async_test
+async def test_many_events_in_one_read(fake_server: FakeServer) -> None:
+    # Servers that batch their writes (or a slow reader) put dozens of events in one read,
+    # with keep-alives and unusual events between them, and cut the last one anywhere.
+    words = [f"w{i} " for i in range(200)]
+    body = "".join(
+        [f"data: {chunk({'role': 'assistant', 'content': ''})}\n\n"]
+        + [f"data: {chunk({'content': w})}\n\n" for w in words[:100]]
+        + [": ping\n\n", f"id: 1\ndata: {chunk({'content': words[100]})}\n\n"]
+        + [f"data: {chunk({'content': w})}\n\n" for w in words[101:]]
+        + [f"data: {chunk({}, 'stop')}\n\n", "data: [DONE]\n\n"]
+    ).encode()
+    events: list[str | bytes] = [body[:7000], body[7000:7001], body[7001:]]
+    chunks, completion = await stream_events(fake_server, events)
+    assert texts(chunks)[1:-1] == words
+    assert completion.choices[0].message.content == "".join(words)
+
+
 # -- errors inside the stream ------------------------------------------------------------------
 
 
