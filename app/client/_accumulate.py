@@ -149,31 +149,55 @@ class ChatCompletionAccumulator:
 
     def add(self, chunk: ChatCompletionChunk) -> None:
         """Fold one chunk in (the per-chunk hot path of every stream)."""
+        # Field values are read from the models' `__dict__`: pydantic models define
+        # `__getattr__`, which keeps CPython from specialising attribute reads.
+        fields = chunk.__dict__
         if not self._started:
             self._first(chunk)
-        for choice in chunk.choices:
-            state = self._choices.get(choice.index)
-            if state is None:
-                state = self._choices[choice.index] = _Choice()
-            delta = choice.delta
-            content = delta.content
+        for choice in fields["choices"]:
+            part = choice.__dict__
+            delta = part["delta"].__dict__
+            try:
+                state = self._choices[part["index"]]
+            except KeyError:
+                state = self._choices[part["index"]] = _Choice()
+            content = delta["content"]
             if content is not None:
                 state.content.append(content)
-            if delta.reasoning_content is not None:
-                state.reasoning.append(delta.reasoning_content)
-            if delta.tool_calls is not None:
-                for tool_delta in delta.tool_calls:
-                    state.add_tool_call(tool_delta)
-            if choice.finish_reason is not None or delta.role is not None:
-                self._finish_or_role(state, choice.finish_reason, delta.role)
-            if delta.refusal is not None:
-                state.refusal.append(delta.refusal)
-            if choice.logprobs is not None:
-                state.add_logprobs(choice.logprobs)
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        if chunk.perf_metrics is not None:
-            self.perf_metrics = chunk.perf_metrics
+            # The usual chunk carries text only: one test for everything else keeps it cheap.
+            if (
+                delta["reasoning_content"] is not None
+                or delta["tool_calls"] is not None
+                or delta["role"] is not None
+                or delta["refusal"] is not None
+                or part["finish_reason"] is not None
+                or part["logprobs"] is not None
+            ):
+                self._add_rest(state, part, delta)
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        if fields["perf_metrics"] is not None:
+            self.perf_metrics = fields["perf_metrics"]
+
+    def _add_rest(self, state: _Choice, part: dict[str, Any], delta: dict[str, Any]) -> None:
+        """Fold everything of one choice's part but its text."""
+        if delta["reasoning_content"] is not None:
+            state.reasoning.append(delta["reasoning_content"])
+        if delta["tool_calls"] is not None:
+            for tool_delta in delta["tool_calls"]:
+                state.add_tool_call(tool_delta)
+        role = delta["role"]
+        if role and not state.role:
+            state.role = role
+        finish_reason = part["finish_reason"]
+        if finish_reason and (state.finish_reason is None or finish_reason == "tool_calls"):
+            if state.finish_reason is None:
+                self.finished_choices += 1
+            state.finish_reason = finish_reason
+        if delta["refusal"] is not None:
+            state.refusal.append(delta["refusal"])
+        if part["logprobs"] is not None:
+            state.add_logprobs(part["logprobs"])
 
     def _first(self, chunk: ChatCompletionChunk) -> None:
         self._started = True
@@ -183,14 +207,6 @@ class ChatCompletionAccumulator:
         extra = chunk.__pydantic_extra__
         if extra and extra.get("system_fingerprint"):
             self._fingerprint = extra["system_fingerprint"]
-
-    def _finish_or_role(self, state: _Choice, finish_reason: str | None, role: str | None) -> None:
-        if role and not state.role:
-            state.role = role
-        if finish_reason and (state.finish_reason is None or finish_reason == "tool_calls"):
-            if state.finish_reason is None:
-                self.finished_choices += 1
-            state.finish_reason = finish_reason
 
     def completion(self) -> ChatCompletion:
         """Build the completion from everything folded so far (callable at any time)."""

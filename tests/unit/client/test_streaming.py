@@ -342,6 +342,28 @@ async def test_many_events_in_one_read(fake_server: FakeServer) -> None:
     assert completion.choices[0].message.content == "".join(words)
 
 
+@async_test
+async def test_refusal_logprobs_and_late_fields_are_assembled(fake_server: FakeServer) -> None:
+    def logprob(token: str) -> dict[str, Any]:
+        return {"content": [{"token": token, "logprob": -0.5, "top_logprobs": []}]}
+
+    events = sse(
+        chunk(choices=[{"index": 0, "delta": {"content": "No"}, "logprobs": logprob("No")}]),
+        chunk(choices=[{"index": 0, "delta": {"content": "."}, "logprobs": logprob(".")}]),
+        chunk({"role": "assistant", "refusal": "I can"}),
+        chunk({"refusal": "not."}, "stop"),
+        chunk(choices=[], perf_metrics={"server-processing-time": 0.5}),
+        "[DONE]",
+    )
+    _, completion = await stream_events(fake_server, events)
+    choice = completion.choices[0]
+    assert choice.message.content == "No." and choice.message.refusal == "I cannot."
+    assert choice.message.role == "assistant" and choice.finish_reason == "stop"
+    assert choice.logprobs is not None
+    assert [entry["token"] for entry in choice.logprobs["content"]] == ["No", "."]
+    assert completion.perf_metrics == {"server-processing-time": 0.5}
+
+
 # -- errors inside the stream ------------------------------------------------------------------
 
 
