@@ -295,22 +295,31 @@ class ChatPane(QObject):
         except asyncio.CancelledError:
             outbox.deliver()
             turn.status = TurnStatus.STOPPED
-            self._end(index)
+            self._end(turn, index)
             raise
-        self._end(index)
+        self._end(turn, index)
         self.reply_finished.emit(turn.content)
 
     def _fail(self, turn: Turn, index: int, message: str, metrics: RunMetrics | None) -> None:
         turn.status = TurnStatus.FAILED
         turn.error = message
         turn.metrics = metrics
-        self._end(index)
+        self._end(turn, index)
         self.failed.emit(message)
 
-    def _end(self, index: int) -> None:
+    def _end(self, turn: Turn, index: int) -> None:
         self._running = False
-        self.turn_finished.emit(index)
+        if self.shows(turn, index):
+            self.turn_finished.emit(index)
         self.busy_changed.emit(False)
+
+    def shows(self, turn: Turn, index: int) -> bool:
+        """Whether ``turn`` is still the conversation's turn at ``index``.
+
+        A reply cancelled by New chat or Edit delivers its last text after the conversation
+        changed; that text belongs to no turn on screen any more.
+        """
+        return index < len(self._conversation.turns) and self._conversation.turns[index] is turn
 
     def _cost_estimator(self, model: str) -> CostEstimator | None:
         info = load_catalog().get(model) if self._provider_id == "fireworks" else None
@@ -378,16 +387,19 @@ class _Outbox:
         if self._delivery is not None:
             self._delivery.cancel()
             self._delivery = None
+        shown = self._pane.shows(self._turn, self._index)
         if self._reasoning:
             text = "".join(self._reasoning)
             self._reasoning.clear()
             self._turn.reasoning += text
-            self._pane.reasoning_received.emit(self._index, text)
+            if shown:
+                self._pane.reasoning_received.emit(self._index, text)
         if self._text:
             text = "".join(self._text)
             self._text.clear()
             self._turn.content += text
-            self._pane.text_received.emit(self._index, text)
+            if shown:
+                self._pane.text_received.emit(self._index, text)
 
     def _arrived(self) -> None:
         now = time.perf_counter()

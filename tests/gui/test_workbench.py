@@ -254,3 +254,20 @@ def test_an_openai_model_name_on_fireworks_gets_the_equivalent_suggested(
         pane.set_model("gpt-4o-mini")
     assert "accounts/fireworks/models/llama-v3p1-8b-instruct" in status.args[0]
     assert "gpt-4o-mini" in tab.pane_views[0].status_label.text()
+
+
+def test_new_chat_mid_stream_sends_nothing_more_for_the_dropped_reply(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    fake_server.by_model["model-a"].append(
+        Scripted(chunks=["partial ", *["more "] * 40], delay=0.05)
+    )
+    pane = bench.presenter.panes[0]
+    _send(qtbot, bench, "long story")
+    qtbot.waitUntil(lambda: "partial" in pane.turns[-1].content, timeout=5000)
+    late: list[tuple[str, int]] = []
+    bench.findChild(QPushButton, "clearButton").click()
+    pane.text_received.connect(lambda index, _text: late.append(("text", index)))
+    pane.turn_finished.connect(lambda index: late.append(("finished", index)))
+    _wait_idle(qtbot, bench)
+    assert late == [] and pane.turns == []
