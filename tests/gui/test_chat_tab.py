@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QPlainTextEdit, QPushButton
 
 from app.domain.conversation import TurnStatus
 from tests.fake_server import FakeServer, Scripted, openai_error
+from tests.gui.chat_actions import send
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -25,13 +26,6 @@ def chat(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
     return app.window.findChild(object, "tab-chat")
 
 
-def _send(qtbot: Any, tab: Any, text: str) -> None:
-    prompt = tab.findChild(QPlainTextEdit, "promptInput")
-    prompt.setFocus()
-    qtbot.keyClicks(prompt, text)
-    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
-
-
 def _chat_requests(server: FakeServer) -> list[Any]:
     return [r for r in server.requests if r.path.endswith("/chat/completions")]
 
@@ -42,7 +36,7 @@ def test_reply_streams_in_and_metrics_appear(
     fake_server.script.append(Scripted(chunks=["Hel", "lo ", "world"], delay=0.05))
     presenter = chat.presenter.panes[0]
     with qtbot.waitSignal(presenter.text_received, timeout=5000):
-        _send(qtbot, chat, "hi there")
+        send(qtbot, chat, "hi there")
     # Mid-stream: the reply is visible while it is still arriving, and Stop is available.
     assert chat.findChild(QPushButton, "stopButton").isEnabled()
     assert not chat.findChild(QPushButton, "sendButton").isEnabled()
@@ -62,7 +56,7 @@ def test_reply_streams_in_and_metrics_appear(
 def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
     fake_server.script.append(Scripted(chunks=["partial ", "answer", *["more"] * 50], delay=0.1))
     presenter = chat.presenter.panes[0]
-    _send(qtbot, chat, "tell me a long story")
+    send(qtbot, chat, "tell me a long story")
     qtbot.waitUntil(lambda: "answer" in presenter.turns[-1].content, timeout=5000)
     with qtbot.waitSignal(presenter.busy_changed, timeout=5000):
         qtbot.keyClick(chat.findChild(QPlainTextEdit, "promptInput"), Qt.Key.Key_Escape)
@@ -75,7 +69,7 @@ def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeSe
     # The app is usable again and the next request carries the partial reply the user saw.
     fake_server.script.append(Scripted(chunks=["ok"]))
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
-        _send(qtbot, chat, "go on")
+        send(qtbot, chat, "go on")
     sent = _chat_requests(fake_server)[-1].json["messages"]
     assert sent[1]["role"] == "assistant" and sent[1]["content"].startswith("partial answer")
 
@@ -94,7 +88,7 @@ def test_wrong_key_shows_the_server_message_inline(
     fake_server.script.append(Scripted(status=401, body=error))
     presenter = chat.presenter.panes[0]
     with qtbot.waitSignal(presenter.failed, timeout=5000) as failed:
-        _send(qtbot, chat, "hello?")
+        send(qtbot, chat, "hello?")
     assert "Invalid API key provided" in failed.args[0] and "401" in failed.args[0]
     view = chat.pane_views[0].transcript.view(1)
     assert view.error_label.isVisible() or not chat.isVisible()
@@ -111,7 +105,7 @@ def test_rate_limit_is_retried_then_succeeds(
     fake_server.script.append(Scripted(status=429, body=limited, headers={"retry-after": "0"}))
     fake_server.script.append(Scripted(chunks=["after ", "retry"]))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000) as finished:
-        _send(qtbot, chat, "busy?")
+        send(qtbot, chat, "busy?")
     assert finished.args == ["after retry"]
     assert len(_chat_requests(fake_server)) == 2
 
@@ -122,7 +116,7 @@ def test_rate_limit_exhausted_says_so(
     limited = openai_error("Rate limit exceeded", "rate_limit")
     fake_server.script.extend(Scripted(status=429, body=limited) for _ in range(3))
     with qtbot.waitSignal(chat.presenter.panes[0].failed, timeout=5000) as failed:
-        _send(qtbot, chat, "busy?")
+        send(qtbot, chat, "busy?")
     assert "429" in failed.args[0] and "Rate limit exceeded" in failed.args[0]
 
 
@@ -134,7 +128,7 @@ def test_parameters_are_sent_only_when_set(qtbot: Any, chat: Any, fake_server: F
     qtbot.keyClicks(system, "Answer in French.")
     fake_server.script.append(Scripted(chunks=["Bonjour"]))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
-        _send(qtbot, chat, "hello")
+        send(qtbot, chat, "hello")
     body = _chat_requests(fake_server)[-1].json
     assert body["temperature"] == 0.3
     assert not {"top_p", "top_k", "max_tokens", "seed", "stop"} & body.keys()
@@ -143,7 +137,7 @@ def test_parameters_are_sent_only_when_set(qtbot: Any, chat: Any, fake_server: F
     temperature.setValue(temperature.minimum())
     fake_server.script.append(Scripted(chunks=["Salut"]))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
-        _send(qtbot, chat, "again")
+        send(qtbot, chat, "again")
     assert "temperature" not in _chat_requests(fake_server)[-1].json
 
 
@@ -151,7 +145,7 @@ def test_regenerate_edit_and_clear(qtbot: Any, chat: Any, fake_server: FakeServe
     presenter = chat.presenter.panes[0]
     fake_server.script.append(Scripted(chunks=["first"]))
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
-        _send(qtbot, chat, "question")
+        send(qtbot, chat, "question")
     fake_server.script.append(Scripted(chunks=["second"]))
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000):
         qtbot.mouseClick(chat.findChild(QPushButton, "regenerateButton"), Qt.MouseButton.LeftButton)
@@ -176,7 +170,7 @@ def test_reasoning_is_collapsed_and_markdown_renders(
     answer = ["Here:\n\n", "```python\n", "print('hi')\n", "```\n\n", "**done**"]
     fake_server.script.append(Scripted(reasoning=["Let me ", "think."], chunks=answer))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
-        _send(qtbot, chat, "code please")
+        send(qtbot, chat, "code please")
     view = chat.pane_views[0].transcript.view(1)
     assert view.reasoning_toggle.text().startswith("Reasoning")
     assert not view.reasoning.isVisibleTo(view)
@@ -195,7 +189,7 @@ def test_copy_puts_the_markdown_source_on_the_clipboard(
 
     fake_server.script.append(Scripted(chunks=["**bold** text"]))
     with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
-        _send(qtbot, chat, "x")
+        send(qtbot, chat, "x")
     chat.pane_views[0].transcript.view(1).copy_button.click()
     assert QGuiApplication.clipboard().text() == "**bold** text"
 
@@ -204,7 +198,7 @@ def test_unreachable_server_is_a_clear_error(qtbot: Any, make_app: Any) -> None:
     app = make_app("--provider", "http://127.0.0.1:9/v1", "--model", "m")
     tab = app.window.findChild(object, "tab-chat")
     with qtbot.waitSignal(tab.presenter.panes[0].failed, timeout=15000) as failed:
-        _send(qtbot, tab, "anyone?")
+        send(qtbot, tab, "anyone?")
     assert "connect" in failed.args[0].lower()
     qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled)
 

@@ -105,14 +105,16 @@ main(["--config-dir", sys.argv[1]])
 """
 
 
-def test_the_window_frame_paints_before_settings_asyncio_and_tabs_load(config_dir: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", FIRST_PAINT_PROBE, str(config_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+def _launch(script: str, config_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run Fireplay's ``main`` in a fresh interpreter under ``script``'s event filter."""
+    return subprocess.run(
+        [sys.executable, "-c", script, str(config_dir)], capture_output=True, text=True, timeout=60
     )
+
+
+def test_the_window_frame_paints_before_settings_asyncio_and_tabs_load(config_dir: Path) -> None:
+    result = _launch(FIRST_PAINT_PROBE, config_dir)
+    assert result.returncode == 0, result.stderr
     first_paint = json.loads(result.stdout.strip().splitlines()[-1])
     assert first_paint == {"loaded": [], "title": "Fireplay", "tab_built": False}
 
@@ -138,12 +140,7 @@ print("exit code", main(["--config-dir", sys.argv[1]]), flush=True)
 
 
 def test_closing_the_window_before_the_tabs_are_built_quits(config_dir: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", CLOSE_AT_FIRST_PAINT, str(config_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _launch(CLOSE_AT_FIRST_PAINT, config_dir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "exit code 0"
 

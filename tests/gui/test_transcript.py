@@ -14,9 +14,7 @@ import shiboken6
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -26,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.domain.conversation import Role, Turn, TurnStatus
 from app.domain.metrics import RunMetrics
 from tests.fake_server import FakeServer, Scripted
+from tests.gui.chat_actions import add_pane, send, wait_idle
 from widgets.common.transcript import MessageView, Transcript
 
 MARKDOWN = ["Here is ", "**bold**", " text.\n\n", "```python\n", "print('hi')\n", "```\n"]
@@ -34,6 +33,12 @@ MARKDOWN = ["Here is ", "**bold**", " text.\n\n", "```python\n", "print('hi')\n"
 def _rendered(view: MessageView) -> bool:
     shown = view.body.toPlainText()
     return "bold text." in shown and "**" not in shown and "```" not in shown
+
+
+def add_panes(qtbot: Any, tab: Any, count: int) -> None:
+    """Add panes on models model-1, model-2, ... up to ``count`` panes in all."""
+    for number in range(1, count):
+        add_pane(qtbot, tab, f"model-{number}")
 
 
 # -- the real window ---------------------------------------------------------------------------
@@ -47,33 +52,13 @@ def chat(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
     return app.window.findChild(object, "tab-chat")
 
 
-def _add_panes(qtbot: Any, tab: Any, count: int) -> None:
-    """Add panes on models model-1, model-2, ..."""
-    for number in range(1, count):
-        qtbot.mouseClick(tab.findChild(QPushButton, "addTargetButton"), Qt.MouseButton.LeftButton)
-        line = tab.pane_views[-1].findChild(QComboBox, "modelPicker").lineEdit()
-        line.clear()
-        qtbot.keyClicks(line, f"model-{number}")
-        qtbot.keyClick(line, Qt.Key.Key_Return)
-
-
-def _send(qtbot: Any, tab: Any, text: str) -> None:
-    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "promptInput"), text)
-    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
-
-
-def _wait_idle(qtbot: Any, tab: Any) -> None:
-    qtbot.waitUntil(lambda: not tab.presenter.busy, timeout=10_000)
-    qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled, timeout=2000)
-
-
 @pytest.mark.usefixtures("qloop")
 def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     qtbot: Any, chat: Any, fake_server: FakeServer
 ) -> None:
     fake_server.script.append(Scripted(chunks=["plain answer"]))
-    _send(qtbot, chat, "no thinking")
-    _wait_idle(qtbot, chat)
+    send(qtbot, chat, "no thinking")
+    wait_idle(qtbot, chat)
     plain = chat.pane_views[0].transcript.view(1)
     assert plain.findChild(QToolButton, "reasoningToggle") is None
     assert plain.reasoning_toggle is None and plain.reasoning is None
@@ -81,7 +66,7 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     fake_server.script.append(
         Scripted(reasoning=["Let me ", "think."], chunks=["slow ", *["answer "] * 20], delay=0.05)
     )
-    _send(qtbot, chat, "think first")
+    send(qtbot, chat, "think first")
     pane = chat.presenter.panes[0]
     qtbot.waitUntil(lambda: bool(pane.turns[-1].content), timeout=5000)
     view = chat.pane_views[0].transcript.view(3)
@@ -90,7 +75,7 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     assert toggle is not None and toggle.isVisibleTo(view)
     assert toggle.text() == "Reasoning (13 characters)"
     assert not view.reasoning.isVisibleTo(view)
-    _wait_idle(qtbot, chat)
+    wait_idle(qtbot, chat)
     toggle.click()
     assert view.reasoning.isVisibleTo(view)
     assert view.reasoning.toPlainText() == "Let me think."
@@ -104,11 +89,11 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
 def test_every_pane_shows_its_messages_and_markdown_when_panes_finish_together(
     qtbot: Any, chat: Any, fake_server: FakeServer
 ) -> None:
-    _add_panes(qtbot, chat, 4)
+    add_panes(qtbot, chat, 4)
     for number in range(4):
         fake_server.by_model[f"model-{number}"].append(Scripted(chunks=MARKDOWN))
-    _send(qtbot, chat, "markdown please")
-    _wait_idle(qtbot, chat)
+    send(qtbot, chat, "markdown please")
+    wait_idle(qtbot, chat)
     transcripts = [view.transcript for view in chat.pane_views]
     qtbot.waitUntil(lambda: all(_rendered(t.view(1)) for t in transcripts), timeout=5000)
     for transcript in transcripts:
@@ -124,17 +109,17 @@ def test_every_pane_shows_its_messages_and_markdown_when_panes_finish_together(
 
 @pytest.mark.usefixtures("qloop")
 def test_new_chat_while_every_pane_streams(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
-    _add_panes(qtbot, chat, 3)
+    add_panes(qtbot, chat, 3)
     for number in range(3):
         fake_server.by_model[f"model-{number}"].append(
             Scripted(chunks=["partial ", *["more "] * 40], delay=0.05)
         )
-    _send(qtbot, chat, "long story")
+    send(qtbot, chat, "long story")
     qtbot.waitUntil(
         lambda: all("partial" in p.turns[-1].content for p in chat.presenter.panes), timeout=5000
     )
     qtbot.mouseClick(chat.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
-    _wait_idle(qtbot, chat)
+    wait_idle(qtbot, chat)
     qtbot.wait(50)  # anything still queued for the removed messages
     for view in chat.pane_views:
         assert view.transcript.messages == []
@@ -142,8 +127,8 @@ def test_new_chat_while_every_pane_streams(qtbot: Any, chat: Any, fake_server: F
     # The panes are usable again.
     for number in range(3):
         fake_server.by_model[f"model-{number}"].append(Scripted(chunks=MARKDOWN))
-    _send(qtbot, chat, "again")
-    _wait_idle(qtbot, chat)
+    send(qtbot, chat, "again")
+    wait_idle(qtbot, chat)
     for view in chat.pane_views:
         qtbot.waitUntil(lambda view=view: _rendered(view.transcript.view(1)), timeout=5000)
         assert len(view.transcript.messages) == 2
@@ -154,11 +139,11 @@ def test_stopped_reply_keeps_its_text_and_is_rendered(
     qtbot: Any, chat: Any, fake_server: FakeServer
 ) -> None:
     fake_server.script.append(Scripted(chunks=["**kept** part", *[" more"] * 50], delay=0.05))
-    _send(qtbot, chat, "go")
+    send(qtbot, chat, "go")
     pane = chat.presenter.panes[0]
     qtbot.waitUntil(lambda: "part" in pane.turns[-1].content, timeout=5000)
     qtbot.mouseClick(chat.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
-    _wait_idle(qtbot, chat)
+    wait_idle(qtbot, chat)
     view = chat.pane_views[0].transcript.view(1)
     assert view.status_label.text() == "stopped"
     qtbot.waitUntil(lambda: view.body.toPlainText().startswith("kept part"), timeout=5000)

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton, QToolButton
+from PySide6.QtWidgets import QPushButton, QToolButton
 
 from app.domain.compare import comparison_from_json
 from app.domain.conversation import TurnStatus
 from tests.fake_server import FakeServer, Scripted, openai_error
+from tests.gui.chat_actions import add_pane, send, wait_idle
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -24,22 +25,8 @@ def bench(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
     app.window.show()
     tab = app.window.findChild(object, "tab-chat")
     for model in ("model-b", "model-c"):
-        qtbot.mouseClick(tab.findChild(QPushButton, "addTargetButton"), Qt.MouseButton.LeftButton)
-        line = tab.pane_views[-1].findChild(QComboBox, "modelPicker").lineEdit()
-        line.clear()
-        qtbot.keyClicks(line, model)
-        qtbot.keyClick(line, Qt.Key.Key_Return)
+        add_pane(qtbot, tab, model)
     return tab
-
-
-def _send(qtbot: Any, tab: Any, text: str) -> None:
-    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "promptInput"), text)
-    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
-
-
-def _wait_idle(qtbot: Any, tab: Any) -> None:
-    qtbot.waitUntil(lambda: not tab.presenter.busy, timeout=10_000)
-    qtbot.waitUntil(tab.findChild(QPushButton, "sendButton").isEnabled, timeout=2000)
 
 
 def test_one_send_streams_into_every_pane_with_its_own_metrics(
@@ -52,8 +39,8 @@ def test_one_send_streams_into_every_pane_with_its_own_metrics(
     ):
         fake_server.by_model[model].append(Scripted(chunks=words, delay=0.02))
     assert [bench.findChild(object, f"pane-{i}") for i in range(3)] == bench.pane_views
-    _send(qtbot, bench, "hello all")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "hello all")
+    wait_idle(qtbot, bench)
     replies = [pane.last_reply() for pane in bench.presenter.panes]
     assert replies == ["alpha one", "beta", "gamma"]
     models = sorted(
@@ -72,8 +59,8 @@ def test_a_failing_pane_shows_its_error_while_the_others_finish(
     fake_server.by_model["model-a"].append(Scripted(chunks=["fine"], delay=0.05))
     fake_server.by_model["model-b"].extend(Scripted(status=500, body=boom) for _ in range(3))
     fake_server.by_model["model-c"].append(Scripted(chunks=["also ", "fine"], delay=0.05))
-    _send(qtbot, bench, "go")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "go")
+    wait_idle(qtbot, bench)
     a, b, c = bench.presenter.panes
     assert a.turns[-1].status is TurnStatus.COMPLETE and a.last_reply() == "fine"
     assert c.turns[-1].status is TurnStatus.COMPLETE and c.last_reply() == "also fine"
@@ -88,13 +75,13 @@ def test_per_pane_stop_leaves_the_others_running(
     fake_server.by_model["model-a"].append(Scripted(chunks=["slow "] * 40, delay=0.05))
     fake_server.by_model["model-b"].append(Scripted(chunks=["b"], delay=0.05))
     fake_server.by_model["model-c"].append(Scripted(chunks=["c1 ", "c2"], delay=0.05))
-    _send(qtbot, bench, "race")
+    send(qtbot, bench, "race")
     first = bench.presenter.panes[0]
     qtbot.waitUntil(lambda: "slow" in first.turns[-1].content, timeout=5000)
     qtbot.mouseClick(
         bench.pane_views[0].findChild(QToolButton, "paneStopButton"), Qt.MouseButton.LeftButton
     )
-    _wait_idle(qtbot, bench)
+    wait_idle(qtbot, bench)
     assert first.turns[-1].status is TurnStatus.STOPPED
     assert first.turns[-1].content.startswith("slow")
     assert bench.presenter.panes[2].last_reply() == "c1 c2"
@@ -103,10 +90,10 @@ def test_per_pane_stop_leaves_the_others_running(
 def test_global_stop_stops_every_pane(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
     for model in ("model-a", "model-b", "model-c"):
         fake_server.by_model[model].append(Scripted(chunks=["tick "] * 60, delay=0.05))
-    _send(qtbot, bench, "long")
+    send(qtbot, bench, "long")
     qtbot.waitUntil(lambda: all(p.turns[-1].content for p in bench.presenter.panes), timeout=5000)
     qtbot.mouseClick(bench.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
-    _wait_idle(qtbot, bench)
+    wait_idle(qtbot, bench)
     assert all(p.turns[-1].status is TurnStatus.STOPPED for p in bench.presenter.panes)
 
 
@@ -116,10 +103,10 @@ def test_each_pane_keeps_its_own_conversation(
     for model in ("model-a", "model-b", "model-c"):
         fake_server.by_model[model].append(Scripted(chunks=[f"{model} says hi"]))
         fake_server.by_model[model].append(Scripted(chunks=["second"]))
-    _send(qtbot, bench, "first")
-    _wait_idle(qtbot, bench)
-    _send(qtbot, bench, "second question")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "first")
+    wait_idle(qtbot, bench)
+    send(qtbot, bench, "second question")
+    wait_idle(qtbot, bench)
     sent = {
         r.json["model"]: r.json["messages"]
         for r in fake_server.requests
@@ -145,8 +132,8 @@ def test_per_pane_parameters_follow_the_selected_pane(
     assert not bench.own_prompt.isVisible()
     qtbot.mouseClick(bench.pane_views[2].transcript.viewport(), Qt.MouseButton.LeftButton)
     assert bench.own_prompt.toPlainText() == "Only in pane 3." and bench.own_prompt.isVisible()
-    _send(qtbot, bench, "x")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "x")
+    wait_idle(qtbot, bench)
     sent = {
         r.json["model"]: r.json for r in fake_server.requests if r.path.endswith("/completions")
     }
@@ -172,8 +159,8 @@ def test_continue_with_a_pane_copies_its_conversation(
 ) -> None:
     for model, text in (("model-a", "A!"), ("model-b", "B!"), ("model-c", "C!")):
         fake_server.by_model[model].append(Scripted(chunks=[text]))
-    _send(qtbot, bench, "pick one")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "pick one")
+    wait_idle(qtbot, bench)
     bench.pane_views[1].continue_action.trigger()
     assert [p.last_reply() for p in bench.presenter.panes] == ["B!", "B!", "B!"]
     assert bench.pane_views[0].transcript.view(1).body.toPlainText() == "B!"
@@ -183,8 +170,8 @@ def test_diff_between_two_panes(qtbot: Any, bench: Any, fake_server: FakeServer)
     fake_server.by_model["model-a"].append(Scripted(chunks=["The quick brown fox"]))
     fake_server.by_model["model-b"].append(Scripted(chunks=["The slow brown fox"]))
     fake_server.by_model["model-c"].append(Scripted(chunks=["other"]))
-    _send(qtbot, bench, "describe")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "describe")
+    wait_idle(qtbot, bench)
     qtbot.mouseClick(bench.findChild(QPushButton, "diffButton"), Qt.MouseButton.LeftButton)
     dialog = bench.open_diff()
     assert dialog.summary.text() == "1 words removed, 1 words added"
@@ -199,8 +186,8 @@ def test_export_round_trip_and_markdown(
 ) -> None:
     for model in ("model-a", "model-b", "model-c"):
         fake_server.by_model[model].append(Scripted(chunks=[f"answer from {model}"]))
-    _send(qtbot, bench, "compare me")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "compare me")
+    wait_idle(qtbot, bench)
     bench.export_to(tmp_path / "run.json")
     bench.export_to(tmp_path / "run.md")
     record = comparison_from_json((tmp_path / "run.json").read_text())
@@ -217,8 +204,8 @@ def test_fastest_pane_is_marked(qtbot: Any, bench: Any, fake_server: FakeServer)
     fake_server.by_model["model-a"].append(Scripted(chunks=["a"] * 4, delay=0.08))
     fake_server.by_model["model-b"].append(Scripted(chunks=["b"]))
     fake_server.by_model["model-c"].append(Scripted(chunks=["c"] * 4, delay=0.08))
-    _send(qtbot, bench, "go")
-    _wait_idle(qtbot, bench)
+    send(qtbot, bench, "go")
+    wait_idle(qtbot, bench)
     badges = [v.findChild(object, "paneBadges").text() for v in bench.pane_views]
     assert "fastest" in badges[1] and "fastest" not in badges[0] + badges[2]
 
@@ -263,11 +250,11 @@ def test_new_chat_mid_stream_sends_nothing_more_for_the_dropped_reply(
         Scripted(chunks=["partial ", *["more "] * 40], delay=0.05)
     )
     pane = bench.presenter.panes[0]
-    _send(qtbot, bench, "long story")
+    send(qtbot, bench, "long story")
     qtbot.waitUntil(lambda: "partial" in pane.turns[-1].content, timeout=5000)
     late: list[tuple[str, int]] = []
     bench.findChild(QPushButton, "clearButton").click()
     pane.text_received.connect(lambda index, _text: late.append(("text", index)))
     pane.turn_finished.connect(lambda index: late.append(("finished", index)))
-    _wait_idle(qtbot, bench)
+    wait_idle(qtbot, bench)
     assert late == [] and pane.turns == []
