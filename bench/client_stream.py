@@ -1,8 +1,10 @@
 """Per-chunk cost of streaming a chat completion: raw httpx vs app.client vs the openai SDK.
 
 A loopback server in a child process (so it never competes for this process's GIL) streams
-20,000 chat chunks as fast as the socket takes them, one HTTP chunk per SSE event. Each client
-reads the whole stream and touches every chunk's text:
+20,000 chat chunks as fast as the socket takes them, one HTTP chunk per SSE event, or with
+``--events-per-http-chunk N`` N events per HTTP chunk (what a buffering proxy or a reader that
+falls behind sees; it leaves mostly the per-event parsing cost). Each client reads the whole
+stream and touches every chunk's text:
 
     raw        httpx ``aiter_lines`` + ``json.loads`` (the reference: DESIGN §7 budget <= 1.1x)
     fireplay   ``AsyncClient`` stream iteration (pydantic chunks)
@@ -14,7 +16,8 @@ reads the whole stream and touches every chunk's text:
 Rounds interleave the clients; figures are medians over the rounds of wall time and of this
 process's CPU time (the latter is less disturbed by other load on the machine).
 
-Run: ``.venv/bin/python bench/client_stream.py [--chunks N] [--rounds R]``.
+Run: ``.venv/bin/python bench/client_stream.py [--chunks N] [--rounds R]
+[--events-per-http-chunk N]``.
 """
 
 from __future__ import annotations
