@@ -84,9 +84,13 @@ class SettingsPresenter(QObject):
         self._replace(self._settings.updated(chat=chat))
 
     def update_target(self, provider_id: str, model: str | None) -> None:
-        """Point the first Chat pane (and new panes' default) at this provider and model."""
+        """Point the first Chat pane (and new panes' default) at this provider and model.
+
+        ``None`` means the provider's default model.
+        """
+        model = model or self._settings.provider(provider_id).default_model or ""
         targets = self._settings.chat_targets()
-        targets[0] = targets[0].model_copy(update={"provider": provider_id, "model": model or ""})
+        targets[0] = targets[0].model_copy(update={"provider": provider_id, "model": model})
         self.update_workbench(targets)
 
     def update_workbench(self, targets: list[TargetSettings]) -> None:

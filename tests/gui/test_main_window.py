@@ -46,6 +46,17 @@ def test_provider_flag_accepts_an_id_and_rejects_nonsense(make_app: Any) -> None
         make_app("--provider", "no-such-provider")
 
 
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [("local", "smollm2-135m-instruct"), ("fireworks", "accounts/fireworks/models/gpt-oss-120b")],
+)
+def test_provider_flag_alone_selects_that_providers_default_model(
+    make_app: Any, provider: str, model: str
+) -> None:
+    chat = make_app("--provider", provider).window.presenters["chat"].panes[0]
+    assert (chat.provider_id, chat.model) == (provider, model)
+
+
 def test_without_a_key_the_default_provider_is_the_built_in_engine(make_app: Any) -> None:
     chat = make_app().window.presenters["chat"].panes[0]
     assert (chat.provider_id, chat.model) == ("local", "smollm2-135m-instruct")
