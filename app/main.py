@@ -95,7 +95,13 @@ def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainW
     config_dir: Path = args.config_dir
     first_run = not (config_dir / "settings.json").exists()
     secrets = SecretStore(config_dir)
-    settings = SettingsPresenter(load_settings(config_dir), config_dir, secrets)
+    problems: list[str] = []
+    settings = SettingsPresenter(
+        load_settings(config_dir, problems.append),
+        config_dir,
+        secrets,
+        load_problem=" ".join(problems) or None,
+    )
     if first_run and not args.provider:
         _prefer_a_provider_with_a_key(settings)
     _apply_target_flags(settings, args.provider, args.model)

@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -448,7 +448,7 @@ class AppSettings(BaseModel):
         return self.updated(providers=[p for p in self.providers if p.id != provider_id])
 
 
-def load_settings(config_dir: Path) -> AppSettings:
+def load_settings(config_dir: Path, on_problem: Callable[[str], None] | None = None) -> AppSettings:
     """Read ``settings.json`` from ``config_dir``; never raises.
 
     A missing file gives defaults. A corrupt or invalid file also gives defaults: it is renamed to
@@ -456,6 +456,7 @@ def load_settings(config_dir: Path) -> AppSettings:
 
     Args:
         config_dir: The config directory.
+        on_problem: Told, in words for the user, when the file existed but could not be used.
 
     Returns:
         The settings, with built-in providers added by newer versions filled in.
@@ -467,6 +468,8 @@ def load_settings(config_dir: Path) -> AppSettings:
         return AppSettings()
     except OSError as exc:
         logger.warning("cannot read %s (%s); using default settings", path, exc)
+        if on_problem is not None:
+            on_problem(f"Could not read {path} ({exc.strerror or exc}); using default settings.")
         return AppSettings()
     try:
         data = json.loads(raw)
@@ -487,6 +490,13 @@ def load_settings(config_dir: Path) -> AppSettings:
         problem,
         kept if kept is not None else "is (it could not be renamed)",
     )
+    if on_problem is not None:
+        where = (
+            f"The old file was kept as {kept}."
+            if kept is not None
+            else f"It could not be moved aside: copy {path} now if you need it."
+        )
+        on_problem(f"Your settings file was invalid ({problem}); using defaults. {where}")
     return AppSettings()
 
 

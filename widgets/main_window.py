@@ -77,7 +77,11 @@ class MainWindow(QMainWindow):
     def started(self) -> None:
         """Called once the event loop runs: load what the first paint need not wait for."""
         assert self.services is not None, "attach() comes first"
-        self.statusBar().showMessage(self.services.settings.secrets_description, 8000)
+        settings = self.services.settings
+        if settings.load_problem:
+            self.statusBar().showMessage(settings.load_problem)  # until something replaces it
+        else:
+            self.statusBar().showMessage(settings.secrets_description, 8000)
         for presenter in self.presenters.values():
             refresh = getattr(presenter, "refresh_models", None)
             if refresh is not None:

@@ -40,11 +40,19 @@ class SettingsPresenter(QObject):
         config_dir: Path,
         secrets: SecretStore,
         parent: QObject | None = None,
+        *,
+        load_problem: str | None = None,
     ) -> None:
         super().__init__(parent)
         self._settings = settings
         self._config_dir = config_dir
         self._secrets = secrets
+        self._load_problem = load_problem
+
+    @property
+    def load_problem(self) -> str | None:
+        """Why the stored settings could not be used at start-up, in words for the user."""
+        return self._load_problem
 
     @property
     def settings(self) -> AppSettings:

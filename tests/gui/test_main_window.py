@@ -156,6 +156,17 @@ def test_closing_the_window_before_the_tabs_are_built_quits(config_dir: Path) ->
     assert result.stdout.strip().splitlines()[-1] == "exit code 0"
 
 
+def test_an_unreadable_settings_file_is_reported_in_the_window(
+    make_app: Any, config_dir: Path
+) -> None:
+    (config_dir / "settings.json").write_text("{ half a file")
+    window = make_app().window
+    window.started()
+    kept = next(config_dir.glob("settings.json.bad-*"))
+    message = window.statusBar().currentMessage()
+    assert "settings file was invalid" in message and str(kept) in message
+
+
 def test_first_run_with_a_key_in_the_environment_picks_that_provider(
     make_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

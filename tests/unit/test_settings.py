@@ -232,8 +232,9 @@ def test_corrupt_or_invalid_file_is_kept_aside(
 ) -> None:
     (tmp_path / "settings.json").write_bytes(content)
 
+    told: list[str] = []
     with caplog.at_level(logging.WARNING, logger="app.settings"):
-        settings = load_settings(tmp_path)
+        settings = load_settings(tmp_path, told.append)
 
     assert settings == AppSettings()
     kept = list(tmp_path.glob("settings.json.bad-*"))
@@ -241,6 +242,15 @@ def test_corrupt_or_invalid_file_is_kept_aside(
     assert kept[0].read_bytes() == content
     assert not (tmp_path / "settings.json").exists()
     assert any(kept[0].name in record.getMessage() for record in caplog.records)
+    assert len(told) == 1 and f"kept as {kept[0]}" in told[0]
+
+
+def test_a_missing_or_valid_file_is_no_problem(tmp_path: Path) -> None:
+    told: list[str] = []
+    load_settings(tmp_path, told.append)
+    save_settings(AppSettings(), tmp_path)
+    load_settings(tmp_path, told.append)
+    assert told == []
 
 
 def test_second_corrupt_file_in_same_second_gets_its_own_name(tmp_path: Path) -> None:
