@@ -258,3 +258,12 @@ def test_new_chat_mid_stream_sends_nothing_more_for_the_dropped_reply(
     pane.turn_finished.connect(lambda index: late.append(("finished", index)))
     wait_idle(qtbot, bench)
     assert late == [] and pane.turns == []
+
+
+def test_the_model_pickers_tooltip_names_the_whole_model_id(qtbot: Any, bench: Any) -> None:
+    long_id = "accounts/fireworks/models/llama-v3p3-70b-instruct"
+    picker = bench.pane_views[1].model_picker
+    picker.lineEdit().clear()
+    qtbot.keyClicks(picker.lineEdit(), long_id)
+    qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Return)
+    assert picker.toolTip().splitlines()[0] == long_id

@@ -58,7 +58,6 @@ class PaneView(QFrame):
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.model_picker.setToolTip("Model id: pick from the provider's list or type any id")
         self.stop_button = QToolButton()
         self.stop_button.setObjectName("paneStopButton")
         self.stop_button.setText("■")
@@ -232,3 +231,9 @@ class PaneView(QFrame):
             self.provider_picker.setCurrentIndex(index)
         if self.model_picker.currentText() != self.pane.model:
             self.model_picker.setEditText(self.pane.model)
+        # A long id does not fit the picker; the tooltip always names it in full.
+        self.model_picker.setToolTip(
+            f"{self.pane.model}\n\nPick from the provider's list or type any model id"
+            if self.pane.model
+            else "Model id: pick from the provider's list or type any id"
+        )
