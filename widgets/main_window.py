@@ -1,7 +1,7 @@
 """The main window: one tab per modality, a menu, and a status bar.
 
 It is built in two steps so that it can paint before the slow part of start-up: the constructor
-makes the frame (menus, status bar, one empty page per registered tab, restored placement), and
+makes the frame (menus, the tab bar with one empty page per registered tab, restored placement), and
 :meth:`MainWindow.attach` builds every tab's presenter and view once the services exist.
 """
 
