@@ -13,6 +13,7 @@ the UI thread is never held for more than one pane's flush.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import shiboken6
@@ -63,14 +64,9 @@ class _FlushClock(QObject):
             self._timer.stop()
 
 
-_clock: _FlushClock | None = None
-
-
+@functools.cache  # one for the whole app, made once a QApplication exists
 def _flush_clock() -> _FlushClock:
-    global _clock
-    if _clock is None:
-        _clock = _FlushClock()
-    return _clock
+    return _FlushClock()
 
 
 class StreamView(QTextBrowser):

@@ -15,6 +15,7 @@ transcript is cleared.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 
@@ -77,14 +78,9 @@ class _OnePerTurn(QObject):
                 return
 
 
-_queue: _OnePerTurn | None = None
-
-
+@functools.cache  # one for the whole app, made once a QApplication exists
 def _one_per_turn() -> _OnePerTurn:
-    global _queue
-    if _queue is None:
-        _queue = _OnePerTurn()
-    return _queue
+    return _OnePerTurn()
 
 
 class MessageView(QFrame):
