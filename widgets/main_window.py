@@ -72,6 +72,10 @@ class MainWindow(QMainWindow):
             # Owned by Python alone from here on: deleted now, so findChild never finds it.
             frame_page.setParent(None)  # type: ignore[union-attr]
         self.tabs.setCurrentIndex(current)
+        # Bound here, not in the frame: the first key sequence makes PySide6 build its large key
+        # enums (about 20 ms), and no key press is handled before this point anyway.
+        self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         services.runner.task_failed.connect(self._on_task_failed)
 
     def started(self) -> None:
@@ -101,17 +105,14 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        settings_action = QAction("&Settings…", self)
-        settings_action.setObjectName("settingsAction")
-        settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
-        settings_action.setShortcuts([QKeySequence("Ctrl+,")])
-        settings_action.triggered.connect(self.open_settings)
-        file_menu.addAction(settings_action)
+        self._settings_action = QAction("&Settings…", self)
+        self._settings_action.setObjectName("settingsAction")
+        self._settings_action.triggered.connect(self.open_settings)
+        file_menu.addAction(self._settings_action)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self._quit_action = QAction("&Quit", self)
+        self._quit_action.triggered.connect(self.close)
+        file_menu.addAction(self._quit_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         keys_action = QAction("&Keyboard shortcuts", self)

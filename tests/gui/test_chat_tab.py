@@ -20,9 +20,9 @@ pytestmark = pytest.mark.usefixtures("qloop")
 def chat(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
     """The Chat tab of a real window whose provider is the fake server."""
     app = make_app("--provider", fake_server.url, "--model", "fake-model")
-    app.window.show()
-    app.window.activateWindow()
-    qtbot.waitActive(app.window)
+    with qtbot.waitActive(app.window):
+        app.window.show()
+        app.window.activateWindow()
     return app.window.findChild(object, "tab-chat")
 
 

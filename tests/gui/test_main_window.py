@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QDialog, QPlainTextEdit, QTabWidget
 
 import app
 from app.main import main
@@ -165,6 +166,27 @@ def test_an_unreadable_settings_file_is_reported_in_the_window(
     kept = next(config_dir.glob("settings.json.bad-*"))
     message = window.statusBar().currentMessage()
     assert "settings file was invalid" in message and str(kept) in message
+
+
+@pytest.mark.usefixtures("memory_keyring")
+def test_ctrl_comma_opens_the_settings_and_ctrl_q_closes_the_window(
+    qtbot: Any, make_app: Any
+) -> None:
+    window = make_app().window
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
+    prompt = window.findChild(QPlainTextEdit, "promptInput")
+    prompt.setFocus()
+    qtbot.keyClick(prompt, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.findChild(QDialog) is not None)
+    dialog = window.findChild(QDialog)
+    assert dialog.isVisible()
+    with qtbot.waitActive(window):
+        dialog.close()
+        window.activateWindow()
+    with qtbot.waitSignal(window.closed, timeout=2000):
+        qtbot.keyClick(prompt, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
 
 
 def test_first_run_with_a_key_in_the_environment_picks_that_provider(
