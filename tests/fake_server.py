@@ -27,6 +27,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import select
 import socket
 import struct
 import threading
@@ -47,6 +48,7 @@ __all__ = [
     "DEFAULT_REPLY",
     "FIREWORKS_CATALOG",
     "MODELS",
+    "NEVER",
     "FakeServer",
     "RecordedRequest",
     "Scripted",
@@ -93,6 +95,10 @@ def _catalog_entry(i: int) -> dict[str, Any]:
 # Twelve records: enough for several pages at small page sizes.
 FIREWORKS_CATALOG: list[dict[str, Any]] = [_catalog_entry(i) for i in range(12)]
 
+# Never set: a response that waits for it (``wait_for``) waits until the server stops, which is
+# how a test gets a server that surely does not answer in time.
+NEVER = threading.Event()
+
 _UsagePlacement = Literal["auto", "finish", "separate"]
 
 
@@ -110,6 +116,11 @@ class Scripted:
             chunk, sent after the text (non-streamed requests get them assembled by index).
         delay: Seconds between SSE events.
         first_byte_delay: Seconds before the status line is sent.
+        wait_for: An event the response waits for before its status line (or, with
+            ``hold_after``, in the middle of the stream), so a test can order what happens
+            without relying on how long anything takes.
+        hold_after: Wait for ``wait_for`` after this many SSE events: a stream that is surely
+            still running when the test acts on it.
         body: Raw body sent instead of a generated one: a dict as JSON, ``str``/``bytes`` as is
             (set ``content-type`` in ``headers`` to change the defaults). For any endpoint.
         headers: Extra response headers.
@@ -132,6 +143,8 @@ class Scripted:
     tool_calls: list[list[dict[str, Any]]] | None = None
     delay: float = 0.0
     first_byte_delay: float = 0.0
+    wait_for: threading.Event | None = None
+    hold_after: int | None = None
     body: dict[str, Any] | list[Any] | str | bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     usage: dict[str, Any] | Literal["default"] | None = "default"
@@ -248,6 +261,12 @@ class _Handler(BaseHTTPRequestHandler):
         script = scripted or Scripted()
         if script.first_byte_delay and self.server.fake.stopping.wait(script.first_byte_delay):
             return
+        if (
+            script.wait_for is not None
+            and script.hold_after is None
+            and not self._wait(script.wait_for, record)
+        ):
+            return
         if script.raw_events is not None:
             self._stream(record, script, [_as_bytes(e) for e in script.raw_events])
             return
@@ -286,6 +305,30 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self._send_bytes(status, data, {"content-type": default_type, **_lower(headers)})
 
+    def _wait(self, event: threading.Event, record: RecordedRequest) -> bool:
+        """Wait for ``event``; False when the server stops first.
+
+        A client that hangs up meanwhile is noticed at once (``client_disconnected``), as a
+        failed write would notice it.
+        """
+        stopping = self.server.fake.stopping
+        while not event.wait(0.01):
+            if stopping.is_set():
+                return False
+            if self._client_hung_up():
+                record.client_disconnected = True
+                raise _ClientGoneError
+        return True
+
+    def _client_hung_up(self) -> bool:
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:  # reset by the peer
+            return True
+
     def _send_json(self, status: int, body: Any, headers: dict[str, str]) -> None:
         data = json.dumps(body).encode()
         self._send_bytes(status, data, {"content-type": "application/json", **_lower(headers)})
@@ -320,6 +363,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return
             if n and script.delay and stopping.wait(script.delay):
+                return
+            if (
+                n == script.hold_after
+                and script.wait_for
+                and not self._wait(script.wait_for, record)
+            ):
                 return
             self._write_chunk(record, event)
         if script.drop_after is not None and script.drop_after <= len(events):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,14 @@ def qrun(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
         return task.result()
 
     return run
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """The event that held fake-server streams wait for (``hold_after``); set when the test ends."""
+    event = threading.Event()
+    yield event
+    event.set()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -31,9 +32,11 @@ def _chat_requests(server: FakeServer) -> list[Any]:
 
 
 def test_reply_streams_in_and_metrics_appear(
-    qtbot: Any, chat: Any, fake_server: FakeServer
+    qtbot: Any, chat: Any, fake_server: FakeServer, release: threading.Event
 ) -> None:
-    fake_server.script.append(Scripted(chunks=["Hel", "lo ", "world"], delay=0.05))
+    fake_server.script.append(
+        Scripted(chunks=["Hel", "lo ", "world"], hold_after=2, wait_for=release)
+    )
     presenter = chat.presenter.panes[0]
     with qtbot.waitSignal(presenter.text_received, timeout=5000):
         send(qtbot, chat, "hi there")
@@ -41,7 +44,7 @@ def test_reply_streams_in_and_metrics_appear(
     assert chat.findChild(QPushButton, "stopButton").isEnabled()
     assert not chat.findChild(QPushButton, "sendButton").isEnabled()
     with qtbot.waitSignal(presenter.reply_finished, timeout=5000) as finished:
-        pass
+        release.set()
     assert finished.args == ["Hello world"]
     assert chat.pane_views[0].transcript.text() == "hi there\n\nHello world"
     assert chat.findChild(QPlainTextEdit, "promptInput").toPlainText() == ""
@@ -53,8 +56,12 @@ def test_reply_streams_in_and_metrics_appear(
     assert body["messages"] == [{"role": "user", "content": "hi there"}]
 
 
-def test_stop_keeps_the_partial_reply(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(chunks=["partial ", "answer", *["more"] * 50], delay=0.1))
+def test_stop_keeps_the_partial_reply(
+    qtbot: Any, chat: Any, fake_server: FakeServer, release: threading.Event
+) -> None:
+    fake_server.script.append(
+        Scripted(chunks=["partial ", "answer", "more"], hold_after=3, wait_for=release)
+    )
     presenter = chat.presenter.panes[0]
     send(qtbot, chat, "tell me a long story")
     qtbot.waitUntil(lambda: "answer" in presenter.turns[-1].content, timeout=5000)

@@ -7,6 +7,7 @@ once and when the conversation is cleared while that work is still queued.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from app.domain.conversation import Role, Turn, TurnStatus
 from app.domain.metrics import RunMetrics
 from tests.fake_server import FakeServer, Scripted
 from tests.gui.chat_actions import add_pane, send, wait_idle
-from widgets.common.transcript import MessageView, Transcript
+from widgets.common.transcript import MessageView, Transcript, _one_per_turn
 
 MARKDOWN = ["Here is ", "**bold**", " text.\n\n", "```python\n", "print('hi')\n", "```\n"]
 
@@ -33,6 +34,11 @@ MARKDOWN = ["Here is ", "**bold**", " text.\n\n", "```python\n", "print('hi')\n"
 def _rendered(view: MessageView) -> bool:
     shown = view.body.toPlainText()
     return "bold text." in shown and "**" not in shown and "```" not in shown
+
+
+def run_deferred_view_work(qtbot: Any) -> None:
+    """Let every message build and render queued for a later event-loop turn have its turn."""
+    qtbot.waitUntil(lambda: _one_per_turn().idle, timeout=5000)
 
 
 def add_panes(qtbot: Any, tab: Any, count: int) -> None:
@@ -54,7 +60,7 @@ def chat(qtbot: Any, make_app: Any, fake_server: FakeServer) -> Any:
 
 @pytest.mark.usefixtures("qloop")
 def test_reasoning_toggle_appears_only_once_reasoning_arrives(
-    qtbot: Any, chat: Any, fake_server: FakeServer
+    qtbot: Any, chat: Any, fake_server: FakeServer, release: threading.Event
 ) -> None:
     fake_server.script.append(Scripted(chunks=["plain answer"]))
     send(qtbot, chat, "no thinking")
@@ -64,7 +70,12 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     assert plain.reasoning_toggle is None and plain.reasoning is None
 
     fake_server.script.append(
-        Scripted(reasoning=["Let me ", "think."], chunks=["slow ", *["answer "] * 20], delay=0.05)
+        Scripted(
+            reasoning=["Let me ", "think."],
+            chunks=["slow ", "answer"],
+            hold_after=4,
+            wait_for=release,
+        )
     )
     send(qtbot, chat, "think first")
     pane = chat.presenter.panes[0]
@@ -73,8 +84,9 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     # Mid-stream: the toggle is there, collapsed, and counts the reasoning received.
     toggle = view.findChild(QToolButton, "reasoningToggle")
     assert toggle is not None and toggle.isVisibleTo(view)
-    assert toggle.text() == "Reasoning (13 characters)"
-    assert not view.reasoning.isVisibleTo(view)
+    qtbot.waitUntil(lambda: toggle.text() == "Reasoning (13 characters)", timeout=5000)
+    assert not view.reasoning.isVisibleTo(view) and pane.busy
+    release.set()
     wait_idle(qtbot, chat)
     toggle.click()
     assert view.reasoning.isVisibleTo(view)
@@ -108,11 +120,13 @@ def test_every_pane_shows_its_messages_and_markdown_when_panes_finish_together(
 
 
 @pytest.mark.usefixtures("qloop")
-def test_new_chat_while_every_pane_streams(qtbot: Any, chat: Any, fake_server: FakeServer) -> None:
+def test_new_chat_while_every_pane_streams(
+    qtbot: Any, chat: Any, fake_server: FakeServer, release: threading.Event
+) -> None:
     add_panes(qtbot, chat, 3)
     for number in range(3):
         fake_server.by_model[f"model-{number}"].append(
-            Scripted(chunks=["partial ", *["more "] * 40], delay=0.05)
+            Scripted(chunks=["partial ", "more"], hold_after=2, wait_for=release)
         )
     send(qtbot, chat, "long story")
     qtbot.waitUntil(
@@ -120,7 +134,7 @@ def test_new_chat_while_every_pane_streams(qtbot: Any, chat: Any, fake_server: F
     )
     qtbot.mouseClick(chat.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
     wait_idle(qtbot, chat)
-    qtbot.wait(50)  # anything still queued for the removed messages
+    run_deferred_view_work(qtbot)  # anything still queued for the removed messages
     for view in chat.pane_views:
         assert view.transcript.messages == []
         assert view.transcript.findChild(QLabel, "transcriptPlaceholder").isVisibleTo(view)
@@ -136,9 +150,11 @@ def test_new_chat_while_every_pane_streams(qtbot: Any, chat: Any, fake_server: F
 
 @pytest.mark.usefixtures("qloop")
 def test_stopped_reply_keeps_its_text_and_is_rendered(
-    qtbot: Any, chat: Any, fake_server: FakeServer
+    qtbot: Any, chat: Any, fake_server: FakeServer, release: threading.Event
 ) -> None:
-    fake_server.script.append(Scripted(chunks=["**kept** part", *[" more"] * 50], delay=0.05))
+    fake_server.script.append(
+        Scripted(chunks=["**kept** part", " more"], hold_after=2, wait_for=release)
+    )
     send(qtbot, chat, "go")
     pane = chat.presenter.panes[0]
     qtbot.waitUntil(lambda: "part" in pane.turns[-1].content, timeout=5000)
@@ -275,7 +291,7 @@ def test_clear_drops_queued_builds_and_renders(qtbot: Any, column: QWidget) -> N
         _exchange(transcript, "next")
     done = list(renders)
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-    qtbot.wait(50)
+    run_deferred_view_work(qtbot)
     assert renders == done
     for transcript in transcripts:
         assert [v.body.toPlainText() for v in transcript.messages] == ["next", ""]
@@ -293,7 +309,7 @@ def test_a_deleted_transcript_skips_its_queued_work(qtbot: Any, column: QWidget)
     doomed.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     assert not shiboken6.isValid(doomed)
-    qtbot.wait(50)
+    run_deferred_view_work(qtbot)
     assert [v.body.toPlainText() for v in kept.messages] == ["stays", ""]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,11 @@ def test_a_failing_pane_shows_its_error_while_the_others_finish(
 
 
 def test_per_pane_stop_leaves_the_others_running(
-    qtbot: Any, bench: Any, fake_server: FakeServer
+    qtbot: Any, bench: Any, fake_server: FakeServer, release: threading.Event
 ) -> None:
-    fake_server.by_model["model-a"].append(Scripted(chunks=["slow "] * 40, delay=0.05))
+    fake_server.by_model["model-a"].append(
+        Scripted(chunks=["slow "] * 3, hold_after=2, wait_for=release)
+    )
     fake_server.by_model["model-b"].append(Scripted(chunks=["b"], delay=0.05))
     fake_server.by_model["model-c"].append(Scripted(chunks=["c1 ", "c2"], delay=0.05))
     send(qtbot, bench, "race")
@@ -87,9 +90,13 @@ def test_per_pane_stop_leaves_the_others_running(
     assert bench.presenter.panes[2].last_reply() == "c1 c2"
 
 
-def test_global_stop_stops_every_pane(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
+def test_global_stop_stops_every_pane(
+    qtbot: Any, bench: Any, fake_server: FakeServer, release: threading.Event
+) -> None:
     for model in ("model-a", "model-b", "model-c"):
-        fake_server.by_model[model].append(Scripted(chunks=["tick "] * 60, delay=0.05))
+        fake_server.by_model[model].append(
+            Scripted(chunks=["tick "] * 3, hold_after=2, wait_for=release)
+        )
     send(qtbot, bench, "long")
     qtbot.waitUntil(lambda: all(p.turns[-1].content for p in bench.presenter.panes), timeout=5000)
     qtbot.mouseClick(bench.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
@@ -201,9 +208,12 @@ def test_export_round_trip_and_markdown(
 
 
 def test_fastest_pane_is_marked(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
-    fake_server.by_model["model-a"].append(Scripted(chunks=["a"] * 4, delay=0.08))
+    # Panes a and c answer only after b has finished, so b's run is the shortest on any machine.
+    b_done = threading.Event()
+    fake_server.by_model["model-a"].append(Scripted(chunks=["a"] * 4, wait_for=b_done))
     fake_server.by_model["model-b"].append(Scripted(chunks=["b"]))
-    fake_server.by_model["model-c"].append(Scripted(chunks=["c"] * 4, delay=0.08))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["c"] * 4, wait_for=b_done))
+    bench.presenter.panes[1].turn_finished.connect(lambda _index: b_done.set())
     send(qtbot, bench, "go")
     wait_idle(qtbot, bench)
     badges = [v.findChild(object, "paneBadges").text() for v in bench.pane_views]
@@ -244,10 +254,10 @@ def test_an_openai_model_name_on_fireworks_gets_the_equivalent_suggested(
 
 
 def test_new_chat_mid_stream_sends_nothing_more_for_the_dropped_reply(
-    qtbot: Any, bench: Any, fake_server: FakeServer
+    qtbot: Any, bench: Any, fake_server: FakeServer, release: threading.Event
 ) -> None:
     fake_server.by_model["model-a"].append(
-        Scripted(chunks=["partial ", *["more "] * 40], delay=0.05)
+        Scripted(chunks=["partial ", "more "], hold_after=2, wait_for=release)
     )
     pane = bench.presenter.panes[0]
     send(qtbot, bench, "long story")

@@ -63,6 +63,11 @@ class _OnePerTurn(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._run_next)
 
+    @property
+    def idle(self) -> bool:
+        """Whether every submitted job has had its turn."""
+        return not self._jobs and not self._timer.isActive()
+
     def submit(self, job: Callable[[], bool]) -> None:
         """Run ``job`` now if no other job ran in this turn, else in a later turn."""
         if self._timer.isActive():

@@ -26,7 +26,7 @@ from app.client import (
     UnprocessableEntityError,
 )
 from app.client._exceptions import redact
-from tests.fake_server import FakeServer, Scripted
+from tests.fake_server import NEVER, FakeServer, Scripted
 
 from .helpers import API_KEY, async_test, make_client
 
@@ -248,7 +248,7 @@ async def test_connection_refused_is_a_connection_error(
 
 @async_test
 async def test_timeout_waiting_for_the_response(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(first_byte_delay=2.0))
+    fake_server.script.append(Scripted(wait_for=NEVER))
     async with make_client(fake_server, timeout=0.3, max_retries=0) as client:
         with pytest.raises(APITimeoutError, match="timed out"):
             await client.chat.completions.create(model="m", messages=MESSAGES)
@@ -256,7 +256,7 @@ async def test_timeout_waiting_for_the_response(fake_server: FakeServer) -> None
 
 @async_test
 async def test_per_call_timeout(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(first_byte_delay=2.0))
+    fake_server.script.append(Scripted(wait_for=NEVER))
     async with make_client(fake_server, max_retries=0) as client:
         with pytest.raises(APITimeoutError):
             await client.chat.completions.create(model="m", messages=MESSAGES, timeout=0.3)

@@ -15,7 +15,7 @@ from app.client import (
     InternalServerError,
     RateLimitError,
 )
-from tests.fake_server import FakeServer, Scripted
+from tests.fake_server import NEVER, FakeServer, Scripted
 
 from .helpers import API_KEY, async_test, make_client
 
@@ -112,7 +112,7 @@ async def test_x_should_retry_header_is_obeyed(
 async def test_timeouts_are_retried(
     fake_server: FakeServer, retry_delays: list[tuple[int, float]]
 ) -> None:
-    fake_server.script.append(Scripted(first_byte_delay=2.0))
+    fake_server.script.append(Scripted(wait_for=NEVER))
     async with make_client(fake_server, timeout=0.3) as client:
         completion = await client.chat.completions.create(model="m", messages=MESSAGES)
     assert completion.choices[0].message.content and len(retry_delays) == 1
@@ -122,7 +122,7 @@ async def test_timeouts_are_retried(
 async def test_max_retries_zero_never_retries(
     fake_server: FakeServer, retry_delays: list[tuple[int, float]]
 ) -> None:
-    fake_server.script.append(Scripted(first_byte_delay=2.0))
+    fake_server.script.append(Scripted(wait_for=NEVER))
     async with make_client(fake_server, timeout=0.3, max_retries=0) as client:
         with pytest.raises(APITimeoutError):
             await client.chat.completions.create(model="m", messages=MESSAGES)

@@ -20,7 +20,7 @@ from app.client import (
     ServerTimings,
     StreamError,
 )
-from tests.fake_server import DEFAULT_REPLY, FakeServer, Scripted
+from tests.fake_server import DEFAULT_REPLY, NEVER, FakeServer, Scripted
 
 from .helpers import API_KEY, async_test, busy_connections, make_client, open_connections
 
@@ -662,7 +662,7 @@ async def test_connection_dropped_mid_stream(fake_server: FakeServer) -> None:
 
 @async_test
 async def test_read_timeout_mid_stream(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(chunks=["a", "b"], delay=2.0))
+    fake_server.script.append(Scripted(chunks=["a", "b"], hold_after=1, wait_for=NEVER))
     async with make_client(fake_server, timeout=httpx.Timeout(0.3, connect=2.0)) as client:
         stream = await open_stream(client)
         received = []
@@ -676,7 +676,9 @@ async def test_read_timeout_mid_stream(fake_server: FakeServer) -> None:
 
 @async_test
 async def test_cancelling_the_task_closes_the_connection(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(chunks=[f"t{i}" for i in range(200)], delay=0.02))
+    fake_server.script.append(
+        Scripted(chunks=[f"t{i}" for i in range(5)], hold_after=4, wait_for=NEVER)
+    )
     received: list[str | None] = []
     async with make_client(fake_server) as client:
         stream = await open_stream(client)
@@ -700,16 +702,18 @@ async def test_cancelling_the_task_closes_the_connection(fake_server: FakeServer
 
 @async_test
 async def test_cancelled_in_loop_body_with_context_manager(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(chunks=[f"t{i}" for i in range(200)], delay=0.01))
+    fake_server.script.append(Scripted(chunks=["t0", "t1"], hold_after=2, wait_for=NEVER))
     async with make_client(fake_server) as client:
+        inside = asyncio.Event()
 
         async def consume() -> None:
             async with await open_stream(client) as stream:
                 async for _ in stream:
+                    inside.set()
                     await asyncio.sleep(10)  # cancelled here, outside the client's code
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.2)
+        await inside.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -739,7 +743,7 @@ async def test_leaving_early_and_closing(fake_server: FakeServer) -> None:
 
 @async_test
 async def test_closing_from_another_task_ends_the_iteration(fake_server: FakeServer) -> None:
-    fake_server.script.append(Scripted(chunks=["a", "b", "c"], delay=1.0))
+    fake_server.script.append(Scripted(chunks=["a", "b", "c"], hold_after=1, wait_for=NEVER))
     async with make_client(fake_server) as client:
         stream = await open_stream(client)
         received: list[ChatCompletionChunk] = []
