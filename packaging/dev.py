@@ -156,6 +156,7 @@ def command_test(args: list[str]) -> int:
     bin_dir = VENV / "bin"
     checks = [
         ("ruff", [bin_dir / "ruff", "check", "."]),
+        ("ruff format", [bin_dir / "ruff", "format", "--check", "."]),
         ("import contracts", [bin_dir / "lint-imports"]),
         ("mypy", [bin_dir / "mypy"]),
     ]
@@ -164,15 +165,15 @@ def command_test(args: list[str]) -> int:
         say(f"checking: {name}")
         if subprocess.run([str(c) for c in command], cwd=ROOT, env=env).returncode != 0:
             failed.append(name)
+    if failed:
+        say("failed checks: " + ", ".join(failed))
+    # The test run comes last, so its summary line is the last line printed.
     say("running the test suite")
     code = subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
     if code == 5:
         say("pytest collected no tests: that is a failure")
         code = 1
-    if failed:
-        say("failed checks: " + ", ".join(failed))
-        code = code or 1
-    return code
+    return code or (1 if failed else 0)
 
 
 def main() -> int:
