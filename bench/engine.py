@@ -3,6 +3,7 @@
     python bench/engine.py                 # speed: generation, embeddings, transcription
     python bench/engine.py --ocr-eval      # accuracy of OCR prompt layouts on receipts
     python bench/engine.py --tool-eval     # how tool-result wordings lead to an answer
+    python bench/engine.py --media-eval    # embeddings ranking, transcription word error rate
     python bench/engine.py --all
 
 Speed figures are medians of several runs. Generation compares llama-cpp-python in this
@@ -385,19 +386,101 @@ def tool_eval() -> None:
         _messages.tool_result_text = original
 
 
+# -- embeddings ranking and transcription accuracy ----------------------------------------------
+
+PARAPHRASE_TRIPLES = [
+    (
+        "How do I reset my password?",
+        "What are the steps to change a forgotten password?",
+        "The train to Berlin leaves at noon.",
+    ),
+    (
+        "The cat is sleeping on the sofa.",
+        "A cat naps on the couch.",
+        "Interest rates rose by half a percent.",
+    ),
+    (
+        "Please send me the invoice by email.",
+        "Could you email me the bill?",
+        "Volcanoes can erupt without warning.",
+    ),
+    ("Der Hund spielt im Garten.", "The dog is playing in the garden.", "Der Zug hat Verspätung."),
+]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance over the reference length (punctuation ignored)."""
+
+    def words(text: str) -> list[str]:
+        return "".join(c.lower() if c.isalnum() or c.isspace() else " " for c in text).split()
+
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, start=1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def media_eval() -> None:
+    import httpx
+    import numpy as np
+
+    from tests.engine.helpers import AUDIO_FORMATS, SPEECH, encode_audio
+
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        sys.exit("espeak-ng is needed for the transcription figures")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "speech.wav"
+        subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), SPEECH], check=True)
+        wav = path.read_bytes()
+    loop = asyncio.new_event_loop()
+    engine = EngineProcess(extra_args=["--threads", str(THREADS)])
+    try:
+        url = loop.run_until_complete(engine.ensure_running())
+        with httpx.Client(base_url=url, timeout=300) as client:
+            texts = [t for triple in PARAPHRASE_TRIPLES for t in triple]
+            body = {"model": E5_ID, "input": texts, "encoding_format": "float"}
+            data = client.post("/embeddings", json=body).json()["data"]
+            vectors = np.array([d["embedding"] for d in data])
+            print("embeddings: paraphrase closer to its anchor than an unrelated text:")
+            for i, (anchor_text, *_rest) in enumerate(PARAPHRASE_TRIPLES):
+                anchor, paraphrase, unrelated = vectors[3 * i : 3 * i + 3]
+                near, far = float(anchor @ paraphrase), float(anchor @ unrelated)
+                verdict = "ok" if near > far else "WRONG"
+                print(f"  {anchor_text[:34]:<36} {near:.3f} vs {far:.3f}  {verdict}")
+            print(f"transcription word error rate (whisper tiny.en, espeak-ng): {SPEECH!r}")
+            for fmt in ("wav", *AUDIO_FORMATS):
+                audio = wav if fmt == "wav" else encode_audio(wav, fmt)
+                text = client.post(
+                    "/audio/transcriptions",
+                    files={"file": (f"speech.{fmt}", audio)},
+                    data={"model": WHISPER_ID, "language": "en", "temperature": "0"},
+                ).json()["text"]
+                print(f"  {fmt:<5} WER {word_error_rate(SPEECH, text):.2f}  {text.strip()!r}")
+    finally:
+        loop.run_until_complete(engine.stop())
+        loop.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--ocr-eval", action="store_true")
     parser.add_argument("--tool-eval", action="store_true")
+    parser.add_argument("--media-eval", action="store_true")
     parser.add_argument("--all", action="store_true")
     args = parser.parse_args()
-    evals = args.ocr_eval or args.tool_eval
+    evals = args.ocr_eval or args.tool_eval or args.media_eval
     if args.all or not evals:
         speed()
     if args.all or args.ocr_eval:
         ocr_eval()
     if args.all or args.tool_eval:
         tool_eval()
+    if args.all or args.media_eval:
+        media_eval()
 
 
 if __name__ == "__main__":

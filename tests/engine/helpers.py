@@ -43,21 +43,6 @@ def encode_audio(wav: bytes, fmt: str) -> bytes:
     return out_buf.getvalue()
 
 
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length (punctuation ignored)."""
-
-    def words(text: str) -> list[str]:
-        return "".join(c.lower() if c.isalnum() or c.isspace() else " " for c in text).split()
-
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, start=1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
-
-
 def receipt_png(lines: list[str], *, size: int = 28) -> bytes:
     """A white image with the given lines printed in black."""
     from PIL import Image, ImageDraw, ImageFont

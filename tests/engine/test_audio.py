@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
+import io
 import json
+import wave
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.engine.helpers import (
-    AUDIO_FORMATS,
-    AUDIO_MODEL,
-    SPEECH,
-    encode_audio,
-    word_error_rate,
-)
+from tests.engine.helpers import AUDIO_FORMATS, AUDIO_MODEL, encode_audio
 
 pytestmark = pytest.mark.engine
 
-MAX_WER = 0.25
+
+def _wav_seconds(wav: bytes) -> float:
+    with wave.open(io.BytesIO(wav)) as reader:
+        return reader.getnframes() / reader.getframerate()
 
 
-def test_wav_transcription_is_accurate(client: Any, speech_wav: bytes) -> None:
-    result = client.audio.transcriptions.create(
-        model=AUDIO_MODEL, file=("speech.wav", speech_wav), language="en", temperature=0
+def _verbose(http: Any, name: str, audio: bytes) -> dict[str, Any]:
+    response = http.post(
+        "/audio/transcriptions",
+        files={"file": (name, audio)},
+        data={"model": AUDIO_MODEL, "response_format": "verbose_json", "temperature": "0"},
     )
-    assert word_error_rate(SPEECH, result.text) <= MAX_WER, result.text
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
-@pytest.mark.parametrize("fmt", AUDIO_FORMATS)
-def test_every_container_is_decoded(client: Any, speech_wav: bytes, fmt: str) -> None:
-    data = encode_audio(speech_wav, fmt)
-    text = client.audio.transcriptions.create(
-        model=AUDIO_MODEL, file=(f"speech.{fmt}", data), response_format="text"
-    )
-    assert word_error_rate(SPEECH, text) <= MAX_WER, (fmt, text)
+# How well whisper hears the words is a figure for bench/engine.py --media-eval; these tests
+# check what the engine decides: the decoded length, the segments and the response shapes.
+
+
+@pytest.mark.parametrize("fmt", ["wav", *AUDIO_FORMATS])
+def test_every_container_is_decoded_whole(http: Any, speech_wav: bytes, fmt: str) -> None:
+    audio = speech_wav if fmt == "wav" else encode_audio(speech_wav, fmt)
+    body = _verbose(http, f"speech.{fmt}", audio)
+    # Lossy codecs pad a few frames; a truncated or wrongly resampled decode is off by seconds.
+    assert abs(body["duration"] - _wav_seconds(speech_wav)) < 0.15, body["duration"]
+    assert body["text"].strip() and body["segments"]
+    assert body["segments"][-1]["end"] <= body["duration"] + 0.5
 
 
 def test_json_and_verbose_json_validate(
@@ -74,19 +81,22 @@ def test_subtitle_formats(client: Any, speech_wav: bytes) -> None:
 
 
 def test_prompt_and_translation_endpoint(client: Any, http: Any, speech_wav: bytes) -> None:
-    primed = client.audio.transcriptions.create(
-        model=AUDIO_MODEL, file=("s.wav", speech_wav), prompt="Quarterly finance report."
+    plain = client.audio.transcriptions.create(
+        model=AUDIO_MODEL, file=("s.wav", speech_wav), temperature=0
     )
-    assert word_error_rate(SPEECH, primed.text) <= MAX_WER
-    # English-only whisper: translating English speech gives the English transcript. (The
-    # SDK marks its translations method deprecated, so this one goes over plain HTTP.)
+    primed = client.audio.transcriptions.create(
+        model=AUDIO_MODEL, file=("s.wav", speech_wav), prompt="Quarterly report.", temperature=0
+    )
+    assert plain.text.strip() and primed.text.strip()
+    # English-only whisper: translating English speech is transcribing it. (The SDK marks its
+    # translations method deprecated, so this one goes over plain HTTP.)
     translated = http.post(
         "/audio/translations",
         files={"file": ("s.wav", speech_wav, "audio/wav")},
-        data={"model": AUDIO_MODEL},
+        data={"model": AUDIO_MODEL, "temperature": "0"},
     )
     assert translated.status_code == 200
-    assert word_error_rate(SPEECH, translated.json()["text"]) <= MAX_WER
+    assert translated.json()["text"] == plain.text
 
 
 def test_errors(http: Any, speech_wav: bytes) -> None:

@@ -64,11 +64,13 @@ def test_plain_completion_body(http: Any, openapi: Validate) -> None:
     body = response.json()
     openapi("CreateChatCompletionResponse", body)
     choice = body["choices"][0]
-    assert "Paris" in choice["message"]["content"]
-    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["role"] == "assistant" and choice["message"]["content"].strip()
     usage = body["usage"]
-    assert usage["prompt_tokens"] > 5 and usage["completion_tokens"] >= 1
+    assert usage["prompt_tokens"] > 5 and 1 <= usage["completion_tokens"] <= 30
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    # "length" exactly when the budget ran out; otherwise the model ended its turn.
+    budget_spent = usage["completion_tokens"] == 30
+    assert choice["finish_reason"] == ("length" if budget_spent else "stop")
 
 
 def test_stream_with_usage_chunk_validates(http: Any, openapi: Validate) -> None:
@@ -122,20 +124,19 @@ def test_max_tokens_stops_with_length(client: Any) -> None:
 
 
 def test_stop_string_cuts_the_text(client: Any) -> None:
-    messages = [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": "List the numbers from 1 to 10, separated by commas."},
-    ]
-    full = client.chat.completions.create(
-        model=CHAT_MODEL, messages=messages, temperature=0, max_tokens=40
-    )
+    messages = [{"role": "user", "content": "List the numbers from 1 to 10, separated by commas."}]
+    greedy = {"temperature": 0, "max_tokens": 24, "extra_body": {"ignore_eos": True}}
+    full = client.chat.completions.create(model=CHAT_MODEL, messages=messages, **greedy)
     text = full.choices[0].message.content
-    assert "5" in text
-    cut = client.chat.completions.create(
-        model=CHAT_MODEL, messages=messages, temperature=0, max_tokens=40, stop=["5"]
-    )
+    # The stop string is taken from the greedy reply itself, so the test holds whatever the
+    # weights say on this processor: the same greedy run must end just before it.
+    middle = len(text) // 2
+    stop = text[middle : middle + 3]
+    assert stop.strip(), text
+    cut = client.chat.completions.create(model=CHAT_MODEL, messages=messages, stop=[stop], **greedy)
     assert cut.choices[0].finish_reason == "stop"
-    assert cut.choices[0].message.content == text[: text.index("5")]
+    assert cut.choices[0].message.content == text[: text.index(stop)]
+    assert cut.usage.completion_tokens < full.usage.completion_tokens
 
 
 def test_seed_makes_sampling_repeatable(client: Any) -> None:

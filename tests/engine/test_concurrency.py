@@ -67,18 +67,27 @@ def _model_status(http: Any) -> dict[str, Any]:
 
 
 def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -> None:
-    record: dict[str, Any] = {}
-    worker = threading.Thread(target=_stream, args=(client, 300, record))
-    worker.start()
-    time.sleep(0.3)
-    answered_at = []
+    before = _status(http)["stats"]["cancelled_generations"]
+    stream = client.chat.completions.create(
+        model=CHAT_MODEL,
+        messages=[{"role": "user", "content": "Tell me about the moon."}],
+        max_tokens=3000,
+        stream=True,
+        extra_body={"ignore_eos": True},
+    )
+    chunks = iter(stream)
+    while not next(chunks).choices[0].delta.content:
+        pass
+    # The generation has started and, with 3000 tokens to go, is still running: the model list
+    # and the status are answered in between, not after it.
     for _ in range(3):
         assert http.get("/models").status_code == 200
-        answered_at.append(time.monotonic())
-    worker.join(120)
-    assert record["finish"] == "length"
-    # The model list answered while the stream was still running.
-    assert answered_at[-1] < record["last"]
+    assert _model_status(http)["active"] == 1
+    stream.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _status(http)["stats"]["cancelled_generations"] == before:
+        time.sleep(0.05)
+    assert _status(http)["last_generation"]["finish_reason"] == "cancelled"
 
 
 def _status(http: Any) -> dict[str, Any]:

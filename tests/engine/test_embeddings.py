@@ -13,37 +13,28 @@ from tests.engine.helpers import CHAT_MODEL, EMBED_MODEL
 
 pytestmark = pytest.mark.engine
 
-TRIPLES = [
-    (
-        "How do I reset my password?",
-        "What are the steps to change a forgotten password?",
-        "The train to Berlin leaves at noon.",
-    ),
-    (
-        "The cat is sleeping on the sofa.",
-        "A cat naps on the couch.",
-        "Interest rates rose by half a percent.",
-    ),
-    (
-        "Please send me the invoice by email.",
-        "Could you email me the bill?",
-        "Volcanoes can erupt without warning.",
-    ),
-    ("Der Hund spielt im Garten.", "The dog is playing in the garden.", "Der Zug hat Verspätung."),
+TEXTS = [
+    "How do I reset my password?",
+    "The cat is sleeping on the sofa.",
+    "Der Hund spielt im Garten.",
+    "A much longer sentence, so that the batch holds inputs of different lengths and the "
+    "shorter ones are padded next to it.",
 ]
 
 
-def test_paraphrases_are_closer_than_unrelated_texts(client: Any) -> None:
-    texts = [t for triple in TRIPLES for t in triple]
-    result = client.embeddings.create(model=EMBED_MODEL, input=texts, encoding_format="float")
-    assert [d.index for d in result.data] == list(range(len(texts)))
+def test_one_unit_vector_per_input_whatever_the_batch(client: Any) -> None:
+    # Meaning (paraphrases ranked above unrelated texts) is bench/engine.py --media-eval's
+    # figure; the engine's part is pooling each input alone, padding or not.
+    result = client.embeddings.create(model=EMBED_MODEL, input=TEXTS, encoding_format="float")
+    assert [d.index for d in result.data] == list(range(len(TEXTS)))
     vectors = np.array([d.embedding for d in result.data])
-    assert vectors.shape == (len(texts), 384)
+    assert vectors.shape == (len(TEXTS), 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
-    for i in range(len(TRIPLES)):
-        anchor, paraphrase, unrelated = vectors[3 * i : 3 * i + 3]
-        assert anchor @ paraphrase > anchor @ unrelated, TRIPLES[i]
-    assert result.usage.prompt_tokens > len(texts)
+    assert result.usage.prompt_tokens > len(TEXTS)
+    for text, batched in zip(TEXTS, vectors, strict=True):
+        alone = client.embeddings.create(model=EMBED_MODEL, input=text, encoding_format="float")
+        assert np.allclose(alone.data[0].embedding, batched, atol=1e-4), text
+    assert not np.allclose(vectors[0], vectors[1], atol=1e-2)
 
 
 def test_base64_matches_float(http: Any, openapi: Callable[[str, Any], None]) -> None:
