@@ -66,15 +66,33 @@ def _model_status(http: Any) -> dict[str, Any]:
     return next(m for m in models if m["id"] == CHAT_MODEL)
 
 
-def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -> None:
-    before = _status(http)["stats"]["cancelled_generations"]
-    stream = client.chat.completions.create(
+def _long_stream(client: Any, prompt: str) -> Any:
+    return client.chat.completions.create(
         model=CHAT_MODEL,
-        messages=[{"role": "user", "content": "Tell me about the moon."}],
+        messages=[{"role": "user", "content": prompt}],
         max_tokens=3000,
         stream=True,
         extra_body={"ignore_eos": True},
     )
+
+
+def _status(http: Any) -> dict[str, Any]:
+    return dict(http.get("/engine/status").json())
+
+
+def _status_once_cancelled(http: Any, before: int) -> dict[str, Any]:
+    """The engine status once a generation beyond ``before`` has been cancelled."""
+    deadline = time.monotonic() + 60
+    status = _status(http)
+    while time.monotonic() < deadline and status["stats"]["cancelled_generations"] == before:
+        time.sleep(0.05)
+        status = _status(http)
+    return status
+
+
+def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -> None:
+    before = _status(http)["stats"]["cancelled_generations"]
+    stream = _long_stream(client, "Tell me about the moon.")
     chunks = iter(stream)
     while not next(chunks).choices[0].delta.content:
         pass
@@ -84,25 +102,12 @@ def test_other_requests_are_served_during_a_generation(client: Any, http: Any) -
         assert http.get("/models").status_code == 200
     assert _model_status(http)["active"] == 1
     stream.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _status(http)["stats"]["cancelled_generations"] == before:
-        time.sleep(0.05)
-    assert _status(http)["last_generation"]["finish_reason"] == "cancelled"
-
-
-def _status(http: Any) -> dict[str, Any]:
-    return dict(http.get("/engine/status").json())
+    assert _status_once_cancelled(http, before)["last_generation"]["finish_reason"] == "cancelled"
 
 
 def test_a_client_disconnect_stops_its_generation(client: Any, http: Any) -> None:
     before = _status(http)["stats"]["cancelled_generations"]
-    stream = client.chat.completions.create(
-        model=CHAT_MODEL,
-        messages=[{"role": "user", "content": "Tell me a very long story."}],
-        max_tokens=3000,
-        stream=True,
-        extra_body={"ignore_eos": True},
-    )
+    stream = _long_stream(client, "Tell me a very long story.")
     received = 0
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
@@ -110,11 +115,7 @@ def test_a_client_disconnect_stops_its_generation(client: Any, http: Any) -> Non
         if received >= 5:
             break
     stream.close()
-    deadline = time.monotonic() + 60
-    status = _status(http)
-    while time.monotonic() < deadline and status["stats"]["cancelled_generations"] == before:
-        time.sleep(0.05)
-        status = _status(http)
+    status = _status_once_cancelled(http, before)
     assert status["stats"]["cancelled_generations"] == before + 1
     last = status["last_generation"]
     assert last["finish_reason"] == "cancelled" and last["completion_tokens"] < 3000
@@ -140,11 +141,6 @@ def test_a_non_streaming_client_that_leaves_stops_too(engine_url: str, http: Any
             },
             timeout=httpx.Timeout(5.0, read=1.0),
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if _status(http)["stats"]["cancelled_generations"] > before:
-            break
-        time.sleep(0.05)
-    status = _status(http)
+    status = _status_once_cancelled(http, before)
     assert status["stats"]["cancelled_generations"] == before + 1
     assert status["last_generation"]["completion_tokens"] < 3000
