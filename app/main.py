@@ -6,6 +6,7 @@ This is the only module under ``app/`` that may import widgets.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import logging
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 
 import app
 from app.storage import default_config_dir, load_window_state
+from widgets.tabs.registry import TABS
 
 # Start-up paints the window frame first and only then loads asyncio, qasync, pydantic (settings),
 # the presenters and the tabs: those imports live in the functions that run after the paint.
@@ -41,13 +43,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse Fireplay's command line; ``config_dir`` is always set (the platform's by default)."""
     parser = argparse.ArgumentParser(prog="fireplay", description=__doc__)
     parser.add_argument("--config-dir", type=Path, help="settings folder (default: the platform's)")
-    parser.add_argument("--provider", help="provider id or name (e.g. fireworks), or a base URL")
-    parser.add_argument("--model", help="model id to select")
+    parser.add_argument(
+        "--tab", metavar="ID", help="the tab shown at start: " + ", ".join(t.id for t in TABS)
+    )
+    parser.add_argument(
+        "--provider",
+        help="provider id or name (e.g. fireworks), or a base URL, for the first pane of the tab",
+    )
+    parser.add_argument("--model", help="model id for the first pane of the tab")
     parser.add_argument(
         "--screenshot", type=Path, metavar="PATH", help="render the window to a PNG and exit"
     )
     parser.add_argument("--version", action="version", version=f"Fireplay {app.__version__}")
     args = parser.parse_args(list(argv))
+    if args.tab is not None and args.tab not in {t.id for t in TABS}:
+        parser.error(f"unknown tab {args.tab!r}; choose one of " + ", ".join(t.id for t in TABS))
     args.config_dir = args.config_dir or default_config_dir()
     return args
 
@@ -79,7 +89,10 @@ def _open_window(args: argparse.Namespace) -> tuple[QApplication, MainWindow]:
     qapp.setQuitOnLastWindowClosed(False)
     qapp.setStyleSheet(_stylesheet())
     qapp.setWindowIcon(_icon())
-    return qapp, MainWindow(load_window_state(args.config_dir))
+    state = load_window_state(args.config_dir)
+    if args.tab:
+        state = dataclasses.replace(state, current_tab=args.tab)
+    return qapp, MainWindow(state)
 
 
 def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainWindow) -> Built:
@@ -104,7 +117,7 @@ def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainW
     )
     if first_run and not args.provider:
         _prefer_a_provider_with_a_key(settings)
-    _apply_target_flags(settings, args.provider, args.model)
+    _apply_target_flags(settings, window.current_tab_id(), args.provider, args.model)
     engine = EngineMonitor()
     connections = Connections(
         lambda: settings.settings,
@@ -130,7 +143,7 @@ def _prefer_a_provider_with_a_key(settings: SettingsPresenter) -> None:
     # unloaded at start-up).
     for profile in settings.settings.providers:
         if profile.requires_key and profile.api_key_env and os.environ.get(profile.api_key_env):
-            settings.update_target(profile.id, profile.default_model)
+            settings.update_active(profile.id, profile.default_model)
             return
 
 
@@ -141,12 +154,13 @@ def _icon() -> QIcon:
 
 
 def _apply_target_flags(
-    settings: SettingsPresenter, provider: str | None, model: str | None
+    settings: SettingsPresenter, tab_id: str, provider: str | None, model: str | None
 ) -> None:
     if provider:
-        settings.update_target(_resolve_provider(settings, provider), model)
+        settings.update_target(tab_id, _resolve_provider(settings, provider), model)
     elif model:
-        settings.update_target(settings.settings.active_provider, model)
+        first = settings.settings.targets(tab_id)[0]
+        settings.update_target(tab_id, first.provider, model)
 
 
 def _resolve_provider(settings: SettingsPresenter, wanted: str) -> str:

@@ -38,12 +38,12 @@ __all__ = [
     "KEYRING_SERVICE",
     "SCHEMA_VERSION",
     "AppSettings",
-    "ChatDefaults",
     "KeyLocation",
     "ProviderProfile",
     "ResolvedKey",
     "SecretStore",
     "TargetSettings",
+    "WorkbenchSettings",
     "default_config_dir",
     "default_providers",
     "load_settings",
@@ -52,7 +52,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KEYRING_SERVICE = "fireplay"
 SETTINGS_FILE = "settings.json"
 SECRETS_FILE = "secrets.json"
@@ -251,23 +251,46 @@ class TargetSettings(BaseModel):
     system_prompt: str | None = None
 
 
-class ChatDefaults(BaseModel):
-    """The Chat workbench as the user left it.
+class WorkbenchSettings(BaseModel):
+    """One tab's workbench as the user left it.
 
     Attributes:
-        system_prompt: System prompt shared by every pane without its own.
-        params: Parameters of the first target when ``targets`` is empty (older settings files).
         targets: The panes' targets, left to right; empty means one target made from
-            ``active_provider``, ``active_model`` and ``params``.
+            ``active_provider`` and ``active_model``.
         layout: Panes side by side in ``columns`` or in a ``grid``.
+        inputs: The tab's own inputs by name (Chat: ``system_prompt``; Structured output:
+            ``schema``, ``prompt``, ``mode``; ...), JSON values.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    system_prompt: str = ""
-    params: dict[str, Any] = {}
     targets: list[TargetSettings] = []
     layout: Literal["columns", "grid"] = "columns"
+    inputs: dict[str, Any] = {}
+
+
+def _workbenches_from_chat_block(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings written before every tab had a workbench kept Chat's in a ``chat`` block."""
+    workbenches = dict(data.get("workbenches") or {})
+    chat = data.get("chat")
+    if "chat" in workbenches or not isinstance(chat, Mapping):
+        return workbenches
+    targets = list(chat.get("targets") or [])
+    if not targets and chat.get("params"):
+        # The oldest layout: one target from the active provider with these parameters.
+        targets = [
+            {
+                "provider": data.get("active_provider", "local"),
+                "model": data.get("active_model") or "",
+                "params": chat["params"],
+            }
+        ]
+    workbenches["chat"] = {
+        "targets": targets,
+        "layout": chat.get("layout", "columns"),
+        "inputs": {"system_prompt": chat.get("system_prompt", "")},
+    }
+    return workbenches
 
 
 def _as_dict(item: Any) -> Any:
@@ -286,7 +309,7 @@ class AppSettings(BaseModel):
         providers: Built-in profiles (shipped order) followed by custom ones.
         active_provider: Id of the selected provider.
         active_model: Selected model, or None for the provider's default.
-        chat: Defaults for new chats.
+        workbenches: Each tab's targets, layout and inputs, by tab id.
         local_model_files: Extra ``.gguf`` files offered by the embedded engine.
     """
 
@@ -296,7 +319,7 @@ class AppSettings(BaseModel):
     providers: list[ProviderProfile] = []
     active_provider: str = "local"
     active_model: str | None = None
-    chat: ChatDefaults = ChatDefaults()
+    workbenches: dict[str, WorkbenchSettings] = {}
     local_model_files: list[str] = []
 
     @model_validator(mode="before")
@@ -330,7 +353,13 @@ class AppSettings(BaseModel):
         providers = [*builtins.values(), *others]
         ids = {item.get("id") for item in providers if isinstance(item, Mapping)}
         # The layout written back is always this version's, whatever version wrote the file.
-        result = {**data, "providers": providers, "schema_version": SCHEMA_VERSION}
+        result = {
+            **data,
+            "providers": providers,
+            "schema_version": SCHEMA_VERSION,
+            "workbenches": _workbenches_from_chat_block(data),
+        }
+        result.pop("chat", None)
         if result.get("active_provider", "local") not in ids:
             result["active_provider"] = "local"
         return result
@@ -343,13 +372,19 @@ class AppSettings(BaseModel):
             raise ValueError(f"duplicate provider ids: {duplicates}")
         return self
 
-    def chat_targets(self) -> list[TargetSettings]:
-        """The Chat panes' targets; at least one, with unknown providers replaced by ``local``."""
-        targets = list(self.chat.targets) or [
+    def workbench(self, tab_id: str) -> WorkbenchSettings:
+        """The tab's workbench as saved (empty for a tab never used)."""
+        return self.workbenches.get(tab_id) or WorkbenchSettings()
+
+    def targets(self, tab_id: str) -> list[TargetSettings]:
+        """The tab's panes' targets; at least one, with unknown providers replaced by ``local``.
+
+        A tab never used starts with the active provider and model.
+        """
+        targets = list(self.workbench(tab_id).targets) or [
             TargetSettings(
                 provider=self.active_provider,
                 model=self.active_model or self.active.default_model or "",
-                params=self.chat.params,
             )
         ]
         known = {p.id for p in self.providers}

@@ -2,14 +2,16 @@
 
 It is built in two steps so that it can paint before the slow part of start-up: the constructor
 makes the frame (menus, the tab bar with one empty page per registered tab, restored placement), and
-:meth:`MainWindow.attach` builds every tab's presenter and view once the services exist.
+:meth:`MainWindow.attach` builds the shown tab's presenter and view once the services exist; the
+other tabs follow one per event-loop turn once the loop runs (or at once when opened first), so
+neither the first paint nor the first input waits for tabs that are not on screen.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtCore import QByteArray, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
 
@@ -18,16 +20,16 @@ from app.storage import WindowState
 from widgets.tabs.registry import TABS
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject
-
     from app.presenters.services import Services
+    from app.presenters.workbench import Workbench
+    from widgets.common.workbench_view import WorkbenchView
     from widgets.settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
 
 
 class MainWindow(QMainWindow):
-    """Fireplay's window: a frame first, then every registered tab (see :meth:`attach`).
+    """Fireplay's window: a frame first, then its tabs (see :meth:`attach`).
 
     Signals:
         closed(): the user closed the window; the application should quit.
@@ -38,7 +40,9 @@ class MainWindow(QMainWindow):
     def __init__(self, state: WindowState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services: Services | None = None
-        self.presenters: dict[str, QObject] = {}
+        self.presenters: dict[str, Workbench] = {}
+        self.views: dict[str, WorkbenchView] = {}
+        self._started = False
         self.setObjectName("mainWindow")
         self.setWindowTitle("Fireplay")
         self.resize(1200, 780)
@@ -58,25 +62,19 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
     def attach(self, services: Services) -> None:
-        """Build every registered tab's presenter and view in place of its empty page."""
+        """Build the tab shown now in place of its empty page (the others: :meth:`started`)."""
         self.services = services
-        current = self.tabs.currentIndex()
-        for index, spec in enumerate(TABS):
-            presenter, view = spec.build(services)
-            presenter.setParent(self)
-            view.setObjectName(f"tab-{spec.id}")
-            self.presenters[spec.id] = presenter
-            frame_page = self.tabs.widget(index)
-            self.tabs.insertTab(index, view, spec.title)
-            self.tabs.removeTab(index + 1)
-            # Owned by Python alone from here on: deleted now, so findChild never finds it.
-            frame_page.setParent(None)  # type: ignore[union-attr]
-        self.tabs.setCurrentIndex(current)
+        self._build_tab(self.tabs.currentIndex())
+        self.tabs.currentChanged.connect(self._build_tab)
         # Bound here, not in the frame: the first key sequence makes PySide6 build its large key
         # enums (about 20 ms), and no key press is handled before this point anyway.
         self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         services.runner.task_failed.connect(self._on_task_failed)
+
+    def current_tab_id(self) -> str:
+        """Id of the tab shown."""
+        return TABS[max(0, self.tabs.currentIndex())].id
 
     def started(self) -> None:
         """Called once the event loop runs: load what the first paint need not wait for."""
@@ -86,10 +84,37 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(settings.load_problem)  # until something replaces it
         else:
             self.statusBar().showMessage(settings.secrets_description, 8000)
+        self._started = True
         for presenter in self.presenters.values():
-            refresh = getattr(presenter, "refresh_models", None)
-            if refresh is not None:
-                refresh(include_local=False)
+            presenter.refresh_models(include_local=False)
+        self._build_next_tab()
+
+    def _build_next_tab(self) -> None:
+        pending = [i for i, spec in enumerate(TABS) if spec.id not in self.presenters]
+        if pending:
+            self._build_tab(pending[0])
+            QTimer.singleShot(0, self._build_next_tab)
+
+    def _build_tab(self, index: int) -> None:
+        spec = TABS[index]
+        if spec.id in self.presenters or self.services is None:
+            return
+        presenter, view = spec.build(self.services)
+        presenter.setParent(self)
+        view.setObjectName(f"tab-{spec.id}")
+        self.presenters[spec.id] = presenter
+        self.views[spec.id] = view
+        frame_page = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self.tabs.insertTab(index, view, spec.title)
+        self.tabs.removeTab(index + 1)
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        # Owned by Python alone from here on: deleted now, so findChild never finds it.
+        frame_page.setParent(None)  # type: ignore[union-attr]
+        if self._started:
+            presenter.refresh_models(include_local=False)
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (non-modal) and return it."""
@@ -123,8 +148,14 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about_action)
 
     def _show_shortcuts(self) -> None:
-        tab_rows = [row for index in range(self.tabs.count()) for row in self._shortcuts_of(index)]
-        rows = [*tab_rows, ("Ctrl+,", "Settings"), ("Ctrl+Q", "Quit")]
+        from widgets.common.workbench_view import WORKBENCH_SHORTCUTS
+
+        rows = list(WORKBENCH_SHORTCUTS)
+        for spec in TABS:
+            view = self.views.get(spec.id)
+            extra = [row for row in view.shortcuts if row not in rows] if view else []
+            rows += [(keys, f"{what} ({spec.title})") for keys, what in extra]
+        rows += [("Ctrl+,", "Settings"), ("Ctrl+Q", "Quit")]
         text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 
@@ -135,10 +166,6 @@ class MainWindow(QMainWindow):
             f"<b>Fireplay {app.__version__}</b><p>A native playground for Fireworks AI and every "
             "OpenAI-compatible inference API.</p>",
         )
-
-    def _shortcuts_of(self, index: int) -> tuple[tuple[str, str], ...]:
-        shortcuts: tuple[tuple[str, str], ...] = getattr(self.tabs.widget(index), "shortcuts", ())
-        return shortcuts
 
     def _on_task_failed(self, name: str, error: BaseException) -> None:
         # A bug, not an expected error: say so plainly and keep the app running.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from app.client import FireplayError
+from app.domain.capabilities import split_by_capability
 from app.domain.catalog import load_catalog
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ __all__ = ["Connections", "ModelList", "ProviderUnavailableError"]
 log = logging.getLogger(__name__)
 
 LOCAL_PROVIDER_ID = "local"
+FIREWORKS_PROVIDER_ID = "fireworks"
 
 
 class ProviderUnavailableError(FireplayError):
@@ -33,6 +35,11 @@ class ModelList:
     ids: list[str]
     source: str
     warning: str | None = None
+    reported: dict[str, list[str]] = field(default_factory=dict)
+
+    def split(self, capability: str) -> tuple[list[str], list[str]]:
+        """The ids with ``capability`` (see :mod:`app.domain.capabilities`), then the others."""
+        return split_by_capability(self.ids, capability, self.reported)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,14 @@ class Connections:
             else:
                 page = await client.models.list()
                 ids = sorted(model.id for model in page.data)
+                # The built-in engine (and some servers) say what each model does.
+                listed = {m.id: (m.model_extra or {}).get("capabilities") for m in page.data}
+                reported = {
+                    model_id: [str(c) for c in caps]
+                    for model_id, caps in listed.items()
+                    if isinstance(caps, list)
+                }
+                return ModelList(ids, f"from {profile.name}", reported=reported)
             return ModelList(ids, f"from {profile.name}")
         except FireplayError as error:
             fallback = self._catalog_models(profile)
@@ -162,6 +177,6 @@ class Connections:
 
     @staticmethod
     def _catalog_models(profile: ProviderProfile) -> list[str]:
-        if profile.id != "fireworks":
+        if profile.id != FIREWORKS_PROVIDER_ID:
             return []
-        return [info.id for info in load_catalog().models(kind="chat")]
+        return [info.id for info in load_catalog().models()]

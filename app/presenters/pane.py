@@ -1,23 +1,20 @@
-"""One pane of a workbench: a target (provider, model, parameters) and its own conversation."""
+"""One Chat pane: a workbench pane with its own conversation and, optionally, system prompt."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import math
-import time
 from collections.abc import Callable
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.client import FireplayError
-from app.domain.catalog import estimate_cost, load_catalog
+from app.domain.compare import metrics_dict
 from app.domain.conversation import Conversation, Role, Turn, TurnStatus
 from app.domain.metrics import RunMetrics
-from app.domain.params import clean_params
-from app.domain.run import CostEstimator, Failed, Finished, ReasoningDelta, TextDelta, stream_chat
+from app.domain.run import Failed, Finished, stream_chat
+from app.presenters.workbench import WorkbenchPane
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
@@ -25,32 +22,19 @@ if TYPE_CHECKING:
 
 __all__ = ["ChatPane"]
 
-# Fireworks reports server-side timings in the body only when asked.
-_PROVIDER_EXTRAS: dict[str, dict[str, Any]] = {"fireworks": {"perf_metrics_in_response": True}}
-# Stream events closer together than this were parsed from one network read.
-_BURST_GAP_S = 0.0002
-# A reply lets the event loop run (painting, input, the other panes) after this many events, so a
-# burst of thousands of buffered chunks never holds the UI thread for its whole length.
-_YIELD_EVERY = 32
 
-
-class ChatPane(QObject):
-    """Owns one target, one conversation and the run in flight for it.
+class ChatPane(WorkbenchPane):
+    """Owns one target, one conversation and the reply in flight for it.
 
     Views read :attr:`turns` to render and call the command methods; they never await.
 
-    Signals:
+    Signals (besides :class:`WorkbenchPane`'s):
         turn_added(int): a turn was appended at this index.
         text_received(int, str): text arrived for the streaming turn at this index.
         reasoning_received(int, str): reasoning text arrived for the turn at this index.
         turn_finished(int): the turn at this index stopped changing (complete, stopped or failed).
         turns_reset(): turns were replaced or removed; views rebuild from :attr:`turns`.
         reply_finished(str): a reply completed normally, with its full text.
-        failed(str): a run failed; the message is the server's own words.
-        busy_changed(bool): a run started or ended.
-        models_changed(list, str): the model ids on offer and where they came from.
-        target_changed(): provider, model, parameters or system prompt changed.
-        status_changed(str): a short status line (engine starting, model list warnings).
     """
 
     turn_added = Signal(int)
@@ -59,11 +43,8 @@ class ChatPane(QObject):
     turn_finished = Signal(int)
     turns_reset = Signal()
     reply_finished = Signal(str)
-    failed = Signal(str)
-    busy_changed = Signal(bool)
-    models_changed = Signal(list, str)
-    target_changed = Signal()
-    status_changed = Signal(str)
+
+    capability = "chat"
 
     def __init__(
         self,
@@ -72,19 +53,10 @@ class ChatPane(QObject):
         shared_system_prompt: Callable[[], str],
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._services = services
+        super().__init__(services, target, parent)
         self._shared_system_prompt = shared_system_prompt
-        self._provider_id = target.provider
-        self._model = target.model
-        self._params: dict[str, Any] = dict(target.params)
         self._own_system_prompt = target.system_prompt
         self._conversation = Conversation()
-        self._task: asyncio.Task[None] | None = None
-        # Cleared inside the task's last step, so listeners of busy_changed already see idle.
-        self._running = False
-        self._models_task: asyncio.Task[None] | None = None
-        services.engine.status_changed.connect(self._on_engine_status)
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -96,27 +68,7 @@ class ChatPane(QObject):
     @property
     def target(self) -> TargetSettings:
         """This pane's target as it would be saved."""
-        return TargetSettings(
-            provider=self._provider_id,
-            model=self._model,
-            params=dict(self._params),
-            system_prompt=self._own_system_prompt,
-        )
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The parameters the user has set; unset ones are absent and use the provider default."""
-        return dict(self._params)
-
-    @property
-    def provider_id(self) -> str:
-        """Id of the provider profile the next run uses."""
-        return self._provider_id
-
-    @property
-    def model(self) -> str:
-        """Model id the next run uses."""
-        return self._model
+        return super().target.model_copy(update={"system_prompt": self._own_system_prompt})
 
     @property
     def own_system_prompt(self) -> str | None:
@@ -124,24 +76,44 @@ class ChatPane(QObject):
         return self._own_system_prompt
 
     @property
-    def busy(self) -> bool:
-        """Whether a run is in flight."""
-        return self._running
-
-    @property
     def last_metrics(self) -> RunMetrics | None:
         """Metrics of the newest reply, if it has any."""
-        for turn in reversed(self.turns):
-            if turn.role is Role.ASSISTANT:
-                return turn.metrics
-        return None
+        reply = self._last_reply_turn()
+        return reply.metrics if reply else None
+
+    @property
+    def has_output(self) -> bool:
+        """Whether the newest reply completed with text."""
+        reply = self._last_reply_turn()
+        return reply is not None and reply.status is TurnStatus.COMPLETE and bool(reply.content)
 
     def last_reply(self) -> str:
         """Text of the newest reply ("" if none)."""
-        for turn in reversed(self.turns):
+        reply = self._last_reply_turn()
+        return reply.content if reply else ""
+
+    def result_text(self) -> str:
+        """The newest reply's text."""
+        return self.last_reply()
+
+    def record(self) -> dict[str, Any]:
+        """The conversation with each reply's status, metrics, reasoning and error."""
+        messages: list[dict[str, Any]] = []
+        for turn in self.turns:
+            message: dict[str, Any] = {"role": turn.role.value, "content": turn.content}
             if turn.role is Role.ASSISTANT:
-                return turn.content
-        return ""
+                message["status"] = turn.status.value
+                message["metrics"] = metrics_dict(turn.metrics)
+                if turn.reasoning:
+                    message["reasoning"] = turn.reasoning
+                if turn.error:
+                    message["error"] = turn.error
+            messages.append(message)
+        return {
+            "system_prompt": self._system_prompt(),
+            "messages": messages,
+            "metrics": [m.get("metrics") for m in messages if m["role"] == "assistant"],
+        }
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -153,11 +125,6 @@ class ChatPane(QObject):
         self.turn_added.emit(len(self.turns) - 1)
         self._start_reply()
         return True
-
-    def stop(self) -> None:
-        """Cancel the run in flight; the text received so far is kept and marked stopped."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
 
     def regenerate(self) -> bool:
         """Drop the last reply and ask again with the same conversation."""
@@ -190,115 +157,73 @@ class ChatPane(QObject):
         self._conversation.turns = copy.deepcopy(turns)
         self.turns_reset.emit()
 
-    def set_param(self, name: str, value: Any) -> None:
-        """Set a sampling parameter, or unset it with ``None`` so the provider default applies."""
-        if value is None:
-            self._params.pop(name, None)
-        else:
-            self._params[name] = value
-        self.target_changed.emit()
-
     def set_own_system_prompt(self, text: str | None) -> None:
         """Give this pane its own system prompt, or ``None`` to use the shared one."""
         self._own_system_prompt = text
         self.target_changed.emit()
 
-    def set_provider(self, provider_id: str) -> None:
-        """Switch provider; the model switches to the provider's default and the list refreshes."""
-        if provider_id == self._provider_id:
-            return
-        profile = self._services.settings.settings.provider(provider_id)
-        self._provider_id = provider_id
-        self._model = profile.default_model or ""
-        self.target_changed.emit()
-        self.refresh_models()
-
-    def set_model(self, model: str) -> None:
-        """Use ``model`` for the next run."""
-        model = model.strip()
-        if model == self._model:
-            return
-        self._model = model
-        self.target_changed.emit()
-        if self._provider_id == "fireworks":
-            self._suggest_fireworks_equivalent(model)
-
-    def _suggest_fireworks_equivalent(self, model: str) -> None:
-        catalog = load_catalog()
-        equivalent = catalog.fireworks_equivalent(model) if catalog.get(model) is None else None
-        if equivalent:
-            self.status_changed.emit(
-                f"{model} is an OpenAI model name; its usual Fireworks equivalent is {equivalent}."
-            )
-
-    def refresh_models(self) -> None:
-        """Fetch the provider's model list in the background; ``models_changed`` reports it."""
-        if self._models_task is not None and not self._models_task.done():
-            self._models_task.cancel()
-        self._models_task = self._services.runner.start(self._load_models(), name="pane.models")
-
     # -- runs ----------------------------------------------------------------------------------
+
+    def _system_prompt(self) -> str:
+        own = self._own_system_prompt
+        return own if own is not None else self._shared_system_prompt()
+
+    def _last_reply_turn(self) -> Turn | None:
+        for turn in reversed(self.turns):
+            if turn.role is Role.ASSISTANT:
+                return turn
+        return None
 
     def _start_reply(self) -> None:
         turn = self._conversation.start_reply()
         index = len(self.turns) - 1
         self.turn_added.emit(index)
-        self._running = True
-        self._task = self._services.runner.start(self._stream_reply(turn, index), name="pane.reply")
-        self.busy_changed.emit(True)
+        self._start(self._stream_reply(turn, index))
 
     async def _stream_reply(self, turn: Turn, index: int) -> None:
-        self._conversation.system_prompt = (
-            self._own_system_prompt
-            if self._own_system_prompt is not None
-            else self._shared_system_prompt()
-        )
+        self._conversation.system_prompt = self._system_prompt()
         messages = self._conversation.api_messages()
         try:
-            if not self._model:
-                raise ValueError("Choose a model for this pane first.")
-            params = clean_params(self._params)
-            client = await self._services.connections.client(self._provider_id)
+            client = await self._client()
+            params = self._request_params()
         except (ValueError, FireplayError) as error:
             self._fail(turn, index, str(error), None)
             return
-        outbox = _Outbox(self, turn, index)
         events = stream_chat(
             client,
-            model=self._model,
+            model=self.model,
             messages=messages,
             params=params,
-            extra_body=_PROVIDER_EXTRAS.get(self._provider_id),
-            estimate_cost=self._cost_estimator(self._model),
+            extra_body=self._extra_body(),
+            estimate_cost=self._cost_estimator(),
         )
+
+        def add_text(text: str) -> None:
+            turn.content += text
+            if self.shows(turn, index):
+                self.text_received.emit(index, text)
+
+        def add_reasoning(text: str) -> None:
+            turn.reasoning += text
+            if self.shows(turn, index):
+                self.reasoning_received.emit(index, text)
+
         try:
-            async with aclosing(events):
-                handled = 0
-                async for event in events:
-                    match event:
-                        case TextDelta(text=text):
-                            outbox.add_text(text)
-                        case ReasoningDelta(text=text):
-                            outbox.add_reasoning(text)
-                        case Finished(metrics=metrics):
-                            outbox.deliver()
-                            turn.status = TurnStatus.COMPLETE
-                            turn.metrics = metrics
-                            turn.finish_reason = metrics.finish_reason
-                        case Failed(message=message, metrics=metrics):
-                            outbox.deliver()
-                            self._fail(turn, index, message, metrics)
-                            return
-                    handled += 1
-                    if handled % _YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
+            outcome = await self._consume(events, add_text, add_reasoning)
         except asyncio.CancelledError:
-            outbox.deliver()
             turn.status = TurnStatus.STOPPED
+            turn.metrics = self.live_snapshot
             self._end(turn, index)
             raise
-        self._end(turn, index)
-        self.reply_finished.emit(turn.content)
+        match outcome:
+            case Finished(metrics=metrics):
+                turn.status = TurnStatus.COMPLETE
+                turn.metrics = metrics
+                turn.finish_reason = metrics.finish_reason
+                self._end(turn, index)
+                self.reply_finished.emit(turn.content)
+            case Failed(message=message, metrics=metrics):
+                self._fail(turn, index, message, metrics)
 
     def _fail(self, turn: Turn, index: int, message: str, metrics: RunMetrics | None) -> None:
         turn.status = TurnStatus.FAILED
@@ -308,10 +233,8 @@ class ChatPane(QObject):
         self.failed.emit(message)
 
     def _end(self, turn: Turn, index: int) -> None:
-        self._running = False
         if self.shows(turn, index):
             self.turn_finished.emit(index)
-        self.busy_changed.emit(False)
 
     def shows(self, turn: Turn, index: int) -> bool:
         """Whether ``turn`` is still the conversation's turn at ``index``.
@@ -320,95 +243,3 @@ class ChatPane(QObject):
         changed; that text belongs to no turn on screen any more.
         """
         return index < len(self._conversation.turns) and self._conversation.turns[index] is turn
-
-    def _cost_estimator(self, model: str) -> CostEstimator | None:
-        info = load_catalog().get(model) if self._provider_id == "fireworks" else None
-        if info is None:
-            return None
-
-        def estimate(metrics: RunMetrics) -> float | None:
-            if metrics.prompt_tokens is None or metrics.completion_tokens is None:
-                return None
-            return estimate_cost(
-                info, metrics.prompt_tokens, metrics.completion_tokens, metrics.cached_tokens or 0
-            )
-
-        return estimate
-
-    def _on_engine_status(self, _state: str, message: str) -> None:
-        if self._provider_id == "local":
-            self.status_changed.emit(message)
-
-    async def _load_models(self) -> None:
-        provider_id = self._provider_id
-        try:
-            listing = await self._services.connections.list_models(provider_id)
-        except FireplayError as error:
-            self.status_changed.emit(f"Could not list models: {error}")
-            return
-        if provider_id != self._provider_id:
-            return
-        if not self._model and listing.ids:
-            self.set_model(listing.ids[0])
-        self.models_changed.emit(listing.ids, listing.source)
-        warning = f" ({listing.warning})" if listing.warning else ""
-        self.status_changed.emit(f"{len(listing.ids)} models {listing.source}{warning}")
-
-
-class _Outbox:
-    """Hands one reply's text to the views.
-
-    Text that trickles in is emitted as it arrives. Events that follow each other closely were
-    parsed from one network read: they are joined and emitted once, right after the burst, so a
-    fast stream costs one signal per read instead of one per token.
-    """
-
-    def __init__(self, pane: ChatPane, turn: Turn, index: int) -> None:
-        self._pane = pane
-        self._turn = turn
-        self._index = index
-        self._text: list[str] = []
-        self._reasoning: list[str] = []
-        self._last = -math.inf
-        self._delivery: asyncio.Handle | None = None
-
-    def add_text(self, text: str) -> None:
-        """Queue answer text."""
-        self._text.append(text)
-        self._arrived()
-
-    def add_reasoning(self, text: str) -> None:
-        """Queue reasoning text."""
-        self._reasoning.append(text)
-        self._arrived()
-
-    def deliver(self) -> None:
-        """Update the turn and emit everything queued."""
-        if self._delivery is not None:
-            self._delivery.cancel()
-            self._delivery = None
-        shown = self._pane.shows(self._turn, self._index)
-        if self._reasoning:
-            text = "".join(self._reasoning)
-            self._reasoning.clear()
-            self._turn.reasoning += text
-            if shown:
-                self._pane.reasoning_received.emit(self._index, text)
-        if self._text:
-            text = "".join(self._text)
-            self._text.clear()
-            self._turn.content += text
-            if shown:
-                self._pane.text_received.emit(self._index, text)
-
-    def _arrived(self) -> None:
-        now = time.perf_counter()
-        burst = now - self._last < _BURST_GAP_S
-        self._last = now
-        if self._delivery is not None:
-            return
-        if burst:
-            # Runs as soon as the reply task waits for the network or yields.
-            self._delivery = asyncio.get_running_loop().call_soon(self.deliver)
-        else:
-            self.deliver()

@@ -86,29 +86,51 @@ class SettingsPresenter(QObject):
 
     # -- commands ------------------------------------------------------------------------------
 
-    def update_chat(self, **changes: Any) -> None:
-        """Remember Chat defaults such as ``system_prompt`` or ``params``."""
-        chat = self._settings.chat.model_dump() | changes
-        self._replace(self._settings.updated(chat=chat))
+    def update_active(self, provider_id: str, model: str | None) -> None:
+        """Make this provider and model the active target, which new tabs start from."""
+        self._replace(self._settings.updated(active_provider=provider_id, active_model=model))
 
-    def update_target(self, provider_id: str, model: str | None) -> None:
-        """Point the first Chat pane (and new panes' default) at this provider and model.
+    def update_target(self, tab_id: str, provider_id: str, model: str | None) -> None:
+        """Point the tab's first pane (and the active target) at this provider and model.
 
         ``None`` means the provider's default model.
         """
         model = model or self._settings.provider(provider_id).default_model or ""
-        targets = self._settings.chat_targets()
+        targets = self._settings.targets(tab_id)
         targets[0] = targets[0].model_copy(update={"provider": provider_id, "model": model})
-        self.update_workbench(targets)
+        self.update_workbench(tab_id, targets=targets)
 
-    def update_workbench(self, targets: list[TargetSettings]) -> None:
-        """Remember the Chat panes' targets, the first of which is also the active target."""
-        chat = self._settings.chat.model_dump() | {"targets": [t.model_dump() for t in targets]}
+    def update_workbench(
+        self,
+        tab_id: str,
+        *,
+        targets: list[TargetSettings] | None = None,
+        layout: str | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        """Remember a tab's panes' targets, layout or inputs (merged into those saved).
+
+        The first target of the tab saved last is also the active target, which tabs never used
+        start from.
+        """
+        saved = self._settings.workbench(tab_id)
+        changes: dict[str, Any] = {}
+        if targets is not None:
+            changes["targets"] = targets
+        if layout is not None:
+            changes["layout"] = layout
+        if inputs is not None:
+            changes["inputs"] = {**saved.inputs, **inputs}
+        workbench = saved.model_copy(update=changes)
+        active: dict[str, Any] = {}
+        if targets:
+            active = {
+                "active_provider": targets[0].provider,
+                "active_model": targets[0].model or None,
+            }
         self._replace(
             self._settings.updated(
-                chat=chat,
-                active_provider=targets[0].provider,
-                active_model=targets[0].model or None,
+                workbenches={**self._settings.workbenches, tab_id: workbench}, **active
             )
         )
 

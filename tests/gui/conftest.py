@@ -65,6 +65,25 @@ def release() -> Iterator[threading.Event]:
     event.set()
 
 
+@pytest.fixture(autouse=True)
+def discard_answer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Answer "Discard" to every "Discard results?" question; the list holds what was asked.
+
+    The real question is a modal dialog that would wait for a click no test makes; its own test
+    answers it through the dialog itself.
+    """
+    from widgets.common.workbench_view import WorkbenchView
+
+    asked: list[str] = []
+
+    def confirm(_view: WorkbenchView, what: str) -> bool:
+        asked.append(what)
+        return True
+
+    monkeypatch.setattr(WorkbenchView, "confirm_discard", confirm)
+    return asked
+
+
 @pytest.fixture
 def no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries of 429 and 5xx answers happen at once instead of after a backoff."""

@@ -218,7 +218,7 @@ def test_settings_persist_target_params_and_system_prompt(
     tab.findChild(QDoubleSpinBox, "param-top_p").setValue(0.5)
     qtbot.keyClicks(tab.findChild(QPlainTextEdit, "systemPrompt"), "Be terse.")
     saved = json.loads((config_dir / "settings.json").read_text())
-    assert saved["chat"]["targets"][0]["params"] == {"top_p": 0.5}
+    assert saved["workbenches"]["chat"]["targets"][0]["params"] == {"top_p": 0.5}
     again = make_app()
     tab2 = again.window.findChild(object, "tab-chat")
     assert tab2.presenter.panes[0].model == "fake-model"

@@ -25,7 +25,7 @@ def test_saving_a_key_stores_it_in_the_keychain_not_in_settings(
     assert memory_keyring.passwords[("fireplay", "fireworks")] == SECRET
     assert dialog.key_status.text() == "Stored in the OS keychain"
     assert dialog.key_edit.text() == ""
-    window.services.settings.update_target("fireworks", None)
+    window.services.settings.update_target("chat", "fireworks", None)
     assert SECRET not in (config_dir / "settings.json").read_text()
     qtbot.mouseClick(dialog.forget_key_button, Qt.MouseButton.LeftButton)
     assert ("fireplay", "fireworks") not in memory_keyring.passwords

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QToolButton
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButton
 
 from app.domain.compare import comparison_from_json
 from app.domain.conversation import TurnStatus
 from tests.fake_server import FakeServer, Scripted, openai_error
 from tests.gui.chat_actions import add_pane, send, wait_idle
+from widgets.common.workbench_view import WorkbenchView
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -277,3 +278,43 @@ def test_the_model_pickers_tooltip_names_the_whole_model_id(qtbot: Any, bench: A
     qtbot.keyClicks(picker.lineEdit(), long_id)
     qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Return)
     assert picker.toolTip().splitlines()[0] == long_id
+
+
+_REAL_CONFIRM = WorkbenchView.confirm_discard
+
+
+@pytest.mark.parametrize(("answer", "kept"), [("Cancel", True), ("Discard", False)])
+def test_new_chat_asks_before_it_throws_conversations_away(
+    qtbot: Any,
+    bench: Any,
+    fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    kept: bool,
+) -> None:
+    monkeypatch.setattr(WorkbenchView, "confirm_discard", _REAL_CONFIRM)
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=["kept?"]))
+    send(qtbot, bench, "remember me")
+    wait_idle(qtbot, bench)
+    asked: list[str] = []
+
+    def answer_the_question() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        button = next(b for b in box.buttons() if b.text().replace("&", "") == answer)
+        button.click()
+
+    QTimer.singleShot(0, answer_the_question)
+    qtbot.mouseClick(bench.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
+    assert asked and "New chat clears the conversation in every pane." in asked[0]
+    assert all(bool(pane.turns) is kept for pane in bench.presenter.panes)
+    assert bool(bench.pane_views[0].transcript.messages) is kept
+
+
+def test_new_chat_with_nothing_to_lose_does_not_ask(
+    qtbot: Any, bench: Any, discard_answer: list[str]
+) -> None:
+    qtbot.mouseClick(bench.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
+    assert discard_answer == []

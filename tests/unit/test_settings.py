@@ -19,12 +19,14 @@ from app import settings as settings_module
 from app.settings import (
     BUILTIN_PROVIDER_IDS,
     KEYRING_SERVICE,
+    SCHEMA_VERSION,
     AppSettings,
-    ChatDefaults,
     KeyLocation,
     ProviderProfile,
     ResolvedKey,
     SecretStore,
+    TargetSettings,
+    WorkbenchSettings,
     default_config_dir,
     load_settings,
     save_settings,
@@ -107,7 +109,8 @@ def test_defaults_list_every_builtin_provider_with_local_active() -> None:
     assert settings.active_provider == "local"
     assert settings.active.base_url == ""
     assert settings.active_model is None
-    assert settings.chat == ChatDefaults()
+    assert settings.workbenches == {}
+    assert settings.workbench("json") == WorkbenchSettings()
     assert settings.local_model_files == []
 
 
@@ -184,7 +187,13 @@ def test_round_trip_in_tmp_dir(tmp_path: Path) -> None:
     settings = settings.updated(
         active_provider=custom.id,
         active_model="qwen",
-        chat=ChatDefaults(system_prompt="Be brief.", params={"temperature": 0.2, "top_k": 40}),
+        workbenches={
+            "chat": WorkbenchSettings(
+                targets=[TargetSettings(provider=custom.id, params={"top_k": 40})],
+                inputs={"system_prompt": "Be brief."},
+            ),
+            "json": WorkbenchSettings(layout="grid", inputs={"schema": "{}"}),
+        },
         local_model_files=["/models/a.gguf"],
     )
 
@@ -305,7 +314,10 @@ def test_upgrade_adds_new_builtins_and_keeps_user_data(tmp_path: Path) -> None:
     custom = settings.provider("custom-box")
     assert custom.builtin is False  # a file cannot make a custom provider undeletable
     assert settings.active_provider == "custom-box"
-    assert settings.chat == ChatDefaults(system_prompt="Hi", params={"temperature": 0.1})
+    chat = settings.workbench("chat")
+    assert chat.inputs == {"system_prompt": "Hi"}
+    assert chat.targets == [TargetSettings(provider="custom-box", params={"temperature": 0.1})]
+    assert settings.schema_version == SCHEMA_VERSION
     assert not list(tmp_path.glob("*.bad-*"))
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.compare import DiffOp, Segment
-from app.presenters.chat import ChatPresenter
+from app.presenters.workbench import Workbench
 
 __all__ = ["DiffDialog", "segments_html"]
 
@@ -36,7 +36,7 @@ def segments_html(segments: list[Segment]) -> str:
 class DiffDialog(QDialog):
     """Pick two panes and see how their newest answers differ, word by word."""
 
-    def __init__(self, presenter: ChatPresenter, parent: QWidget | None = None) -> None:
+    def __init__(self, presenter: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
         self.setObjectName("diffDialog")

@@ -1,51 +1,72 @@
-"""One result pane: its target strip, its conversation and its live metrics."""
+"""One result pane of any tab: its target strip, the tab's result widget and its live metrics."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.presenters.pane import ChatPane
+from app.domain.metrics import RunMetrics
+from app.presenters.workbench import WorkbenchPane
 from widgets.common.metrics_format import format_metrics, metrics_tooltip
-from widgets.common.transcript import Transcript
 
-__all__ = ["PaneView"]
+__all__ = ["PANE_MIN_WIDTH", "PaneView"]
 
-_EMPTY_TEXT = "Type a message below and press Ctrl+Enter.\nEvery pane answers the same input."
+# Narrower than this a pane's strip and text are unreadable; the grid scrolls instead.
+PANE_MIN_WIDTH = 280
+
+
+class _MiddleElidedLineEdit(QLineEdit):
+    """Shows a long model id with its middle elided (``accounts/…/llama-v3p1``) until focused."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        metrics = self.fontMetrics()
+        area = self.contentsRect().adjusted(2, 0, -2, 0)
+        if self.hasFocus() or metrics.horizontalAdvance(self.text()) <= area.width():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        painter.setPen(self.palette().text().color())
+        elided = metrics.elidedText(self.text(), Qt.TextElideMode.ElideMiddle, area.width())
+        painter.drawText(
+            area, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided
+        )
 
 
 class PaneView(QFrame):
-    """View of a :class:`ChatPane`. Pane-level commands that need the workbench are requested.
+    """View of a :class:`WorkbenchPane` around the tab's own result widget.
+
+    Subclasses make the result widget in :meth:`_result_widget` (it becomes :attr:`result`, named
+    ``output``) and may add buttons to :attr:`strip` and actions to the pane's menu.
 
     Signals:
         activated(): the user clicked or focused into this pane.
         duplicate_requested(): "Duplicate target" was chosen.
         remove_requested(): "Remove pane" was chosen.
-        continue_requested(): "Continue with this pane" was chosen.
     """
 
     activated = Signal()
     duplicate_requested = Signal()
     remove_requested = Signal()
-    continue_requested = Signal()
 
     def __init__(
-        self, pane: ChatPane, providers: list[tuple[str, str]], parent: QWidget | None = None
+        self, pane: WorkbenchPane, providers: list[tuple[str, str]], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.pane = pane
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setProperty("class", "pane")
+        self.setMinimumWidth(PANE_MIN_WIDTH)
 
         self.provider_picker = QComboBox()
         self.provider_picker.setObjectName("providerPicker")
@@ -53,48 +74,42 @@ class PaneView(QFrame):
         self.model_picker = QComboBox()
         self.model_picker.setObjectName("modelPicker")
         self.model_picker.setEditable(True)
+        self.model_picker.setLineEdit(_MiddleElidedLineEdit())
         self.model_picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model_picker.setMinimumContentsLength(14)
+        self.model_picker.setMinimumContentsLength(12)
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.stop_button = QToolButton()
         self.stop_button.setObjectName("paneStopButton")
         self.stop_button.setText("■")
-        self.stop_button.setToolTip("Stop this pane (its text so far is kept)")
-        self.regenerate_button = QToolButton()
-        self.regenerate_button.setObjectName("paneRegenerateButton")
-        self.regenerate_button.setText("↻")
-        self.regenerate_button.setToolTip("Regenerate this pane's last reply")
+        self.stop_button.setToolTip("Stop this pane (what it received so far is kept)")
         self.menu_button = QToolButton()
         self.menu_button.setObjectName("paneMenuButton")
         self.menu_button.setText("⋯")
         self.menu_button.setToolTip("More for this pane")
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.menu_button)
-        self.refresh_action = self._action(menu, "Refresh model list", pane.refresh_models)
-        self.duplicate_action = self._action(menu, "Duplicate target", self.duplicate_requested)
-        self.continue_action = self._action(
-            menu,
-            "Continue with this pane (copy its conversation to the others)",
-            self.continue_requested,
-        )
-        menu.addSeparator()
-        self.remove_action = self._action(menu, "Remove pane", self.remove_requested)
-        self.menu_button.setMenu(menu)
+        self.menu = QMenu(self.menu_button)
+        self.refresh_action = self.menu.addAction("Refresh model list")
+        self.refresh_action.triggered.connect(pane.refresh_models)
+        self.duplicate_action = self.menu.addAction("Duplicate target")
+        self.duplicate_action.triggered.connect(self.duplicate_requested)
+        self._menu_end = self.menu.addSeparator()
+        self.remove_action = self.menu.addAction("Remove pane")
+        self.remove_action.triggered.connect(self.remove_requested)
+        self.menu_button.setMenu(self.menu)
 
-        strip = QHBoxLayout()
-        strip.setContentsMargins(0, 0, 0, 0)
-        strip.setSpacing(4)
-        strip.addWidget(self.provider_picker)
-        strip.addWidget(self.model_picker, 1)
-        strip.addWidget(self.regenerate_button)
-        strip.addWidget(self.stop_button)
-        strip.addWidget(self.menu_button)
+        self.strip = QHBoxLayout()
+        self.strip.setContentsMargins(0, 0, 0, 0)
+        self.strip.setSpacing(4)
+        self.strip.addWidget(self.provider_picker)
+        self.strip.addWidget(self.model_picker, 1)
+        self.strip.addWidget(self.stop_button)
+        self.strip.addWidget(self.menu_button)
+        self.variation_label = QLabel()
+        self.variation_label.setObjectName("paneVariation")
+        self.variation_label.setToolTip("What sets this pane apart (Same model × N)")
 
-        self.transcript = Transcript()
-        self.transcript.setObjectName("output")
-        self.transcript.set_placeholder(_EMPTY_TEXT)
         self.metrics_label = QLabel()
         self.metrics_label.setObjectName("metrics")
         self.metrics_label.setWordWrap(True)
@@ -110,47 +125,44 @@ class PaneView(QFrame):
         metrics_row.addWidget(self.metrics_label, 1)
         metrics_row.addWidget(self.badges)
 
+        self.result = self._result_widget()
+        self.result.setObjectName("output")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
-        layout.addLayout(strip)
-        layout.addWidget(self.transcript, 1)
+        layout.addLayout(self.strip)
+        layout.addWidget(self.variation_label)
+        layout.addWidget(self.result, 1)
         layout.addLayout(metrics_row)
         layout.addWidget(self.status_label)
 
         self.fill_providers(providers)
         self._wire()
-        self._rebuild()
-        self._on_busy_changed(pane.busy)
-        for child in (self, self.transcript.viewport(), self.provider_picker, self.model_picker):
+        for child in (self, self.provider_picker, self.model_picker, *self._focus_sources()):
             child.installEventFilter(self)
 
-    def _action(self, menu: QMenu, text: str, slot: object) -> QAction:
-        action = menu.addAction(text)
+    # -- for subclasses ------------------------------------------------------------------------
+
+    def _result_widget(self) -> QWidget:
+        """The tab's result widget (it becomes ``output``)."""
+        raise NotImplementedError
+
+    def _focus_sources(self) -> tuple[QObject, ...]:
+        """Widgets inside the result whose clicks select the pane (e.g. a viewport)."""
+        return ()
+
+    def add_menu_action(self, text: str, slot: object) -> QAction:
+        """Add an item to the pane's menu, above "Remove pane"."""
+        action = QAction(text, self.menu)
         action.triggered.connect(slot)
+        self.menu.insertAction(self._menu_end, action)
         return action
 
-    def _wire(self) -> None:
-        p = self.pane
-        self.stop_button.clicked.connect(p.stop)
-        self.regenerate_button.clicked.connect(p.regenerate)
-        self.provider_picker.activated.connect(
-            lambda i: p.set_provider(self.provider_picker.itemData(i))
-        )
-        self.model_picker.activated.connect(self.commit_model)
-        line = self.model_picker.lineEdit()
-        assert line is not None  # the picker is editable
-        line.editingFinished.connect(self.commit_model)
-        p.turn_added.connect(self._on_turn_added)
-        p.text_received.connect(self.transcript.append_text)
-        p.reasoning_received.connect(self.transcript.append_reasoning)
-        p.turn_finished.connect(self._on_turn_finished)
-        p.turns_reset.connect(self._rebuild)
-        p.busy_changed.connect(self._on_busy_changed)
-        p.models_changed.connect(self._on_models_changed)
-        p.target_changed.connect(self._show_target)
-        p.status_changed.connect(self.status_label.setText)
-        p.failed.connect(self.status_label.setText)
+    def show_metrics(self, metrics: RunMetrics | None, *, note: str = "") -> None:
+        """Show ``metrics`` (with ``note``, e.g. "stopped"), or clear the line for ``None``."""
+        text = format_metrics(metrics) if metrics else ""
+        self.metrics_label.setText(" · ".join(t for t in (text, note) if t))
+        self.metrics_label.setToolTip(metrics_tooltip(metrics) if metrics else "")
 
     # -- public --------------------------------------------------------------------------------
 
@@ -177,6 +189,11 @@ class PaneView(QFrame):
         """Show whether this pane was the fastest and/or cheapest of the comparison."""
         marks = [m for m, on in (("⚡ fastest", fastest), ("$ cheapest", cheapest)) if on]
         self.badges.setText("  ".join(marks))
+        self.badges.setToolTip(
+            "Of the runs that completed for this input: shortest total time / lowest estimated cost"
+            if marks
+            else ""
+        )
 
     def set_removable(self, removable: bool) -> None:
         """Allow "Remove pane" only while more than one pane exists."""
@@ -189,34 +206,32 @@ class PaneView(QFrame):
     # -- events --------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Any click or focus inside the pane selects it."""
+        """Any click or focus inside the pane selects it; opening the model list loads it."""
         if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.FocusIn):
             self.activated.emit()
+            if watched is self.model_picker:
+                self.pane.ensure_models()
         return False
 
-    def _on_turn_added(self, index: int) -> None:
-        self.transcript.add(self.pane.turns[index], self.pane.model or "Assistant")
-
-    def _on_turn_finished(self, index: int) -> None:
-        self.transcript.finish(index)
-        self._show_metrics()
-
-    def _show_metrics(self) -> None:
-        metrics = self.pane.last_metrics
-        self.metrics_label.setText(format_metrics(metrics) if metrics else "")
-        self.metrics_label.setToolTip(metrics_tooltip(metrics) if metrics else "")
-
-    def _rebuild(self) -> None:
-        self.transcript.clear()
-        for turn in self.pane.turns:
-            self.transcript.add(turn, self.pane.model or "Assistant")
-        self._show_metrics()
-        self._on_busy_changed(self.pane.busy)
+    def _wire(self) -> None:
+        p = self.pane
+        self.stop_button.clicked.connect(p.stop)
+        self.provider_picker.activated.connect(
+            lambda i: p.set_provider(self.provider_picker.itemData(i))
+        )
+        self.model_picker.activated.connect(self.commit_model)
+        line = self.model_picker.lineEdit()
+        assert line is not None  # the picker is editable
+        line.editingFinished.connect(self.commit_model)
+        p.busy_changed.connect(self._on_busy_changed)
+        p.models_changed.connect(self._on_models_changed)
+        p.target_changed.connect(self._show_target)
+        p.status_changed.connect(self.status_label.setText)
+        p.failed.connect(self.status_label.setText)
+        p.live_metrics.connect(lambda m: self.show_metrics(m, note="streaming"))
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy)
-        self.regenerate_button.setEnabled(not busy and bool(self.pane.turns))
-        self.continue_action.setEnabled(not busy and bool(self.pane.turns))
 
     def _on_models_changed(self, ids: list[str], _source: str) -> None:
         self.model_picker.blockSignals(True)
@@ -237,3 +252,6 @@ class PaneView(QFrame):
             if self.pane.model
             else "Model id: pick from the provider's list or type any id"
         )
+        variation = self.pane.variation_label()
+        self.variation_label.setText(variation)
+        self.variation_label.setVisible(bool(variation))

@@ -1,4 +1,4 @@
-"""Sampling parameters as a form generated from ``app.domain.params.PARAMS``.
+"""Parameters as a form generated from a tab's list of :class:`ParamSpec` (Chat: ``PARAMS``).
 
 Every field starts at "default": the parameter is not sent and the provider's own default applies.
 The lowest value of each spin box is that "default" state (Qt's ``specialValueText`` idiom).
@@ -27,7 +27,7 @@ DEFAULT_TEXT = "default"
 
 
 class ParamPanel(QWidget):
-    """Editors for every sampling parameter.
+    """Editors for a tab's parameters.
 
     Signals:
         param_changed(str, object): the parameter was set to a value, or to ``None`` for default.
@@ -35,13 +35,19 @@ class ParamPanel(QWidget):
 
     param_changed = Signal(str, object)
 
-    def __init__(self, values: dict[str, Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        values: dict[str, Any],
+        specs: tuple[ParamSpec, ...] = PARAMS,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._specs = specs
         self._editors: dict[str, QWidget] = {}
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for spec in PARAMS:
+        for spec in specs:
             editor = self._make_editor(spec)
             editor.setObjectName(f"param-{spec.name}")
             editor.setToolTip(
@@ -57,7 +63,7 @@ class ParamPanel(QWidget):
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Show ``values``; parameters absent from it show as default. Emits nothing."""
-        for spec in PARAMS:
+        for spec in self._specs:
             editor = self._editors[spec.name]
             editor.blockSignals(True)
             value = values.get(spec.name)

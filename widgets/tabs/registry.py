@@ -1,7 +1,8 @@
 """The one place that lists Fireplay's tabs, in the order they appear.
 
 Only ids and titles load with this module: the main window paints its frame from them, and each
-tab's presenter and view modules are imported when :attr:`TabSpec.build` runs, after that paint.
+tab's presenter and view modules are imported when :attr:`TabSpec.build` runs — for the tab shown
+at start after that paint, for the others when they are first opened.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtCore import QObject
-    from PySide6.QtWidgets import QWidget
-
     from app.presenters.services import Services
+    from app.presenters.workbench import Workbench
+    from widgets.common.workbench_view import WorkbenchView
 
 __all__ = ["TABS", "TabSpec"]
 
@@ -31,10 +31,10 @@ class TabSpec:
 
     id: str
     title: str
-    build: Callable[[Services], tuple[QObject, QWidget]]
+    build: Callable[[Services], tuple[Workbench, WorkbenchView]]
 
 
-def _chat(services: Services) -> tuple[QObject, QWidget]:
+def _chat(services: Services) -> tuple[Workbench, WorkbenchView]:
     from app.presenters.chat import ChatPresenter
     from widgets.tabs.chat_tab import ChatTab
 

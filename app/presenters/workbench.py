@@ -1,0 +1,689 @@
+"""The workbench every tab is: one input, 1–8 panes side by side, each with its own target.
+
+A tab plugs in by subclassing :class:`WorkbenchPane` (its input state and its run) and
+:class:`Workbench` (what its shared input is and how it is sent); everything else — targets, model
+lists, runs in flight, stop, layout, marks, diff, export and persistence — lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from PySide6.QtCore import QObject, Signal
+
+import app
+from app.client import FireplayError
+from app.domain.catalog import estimate_cost, load_catalog
+from app.domain.compare import (
+    ComparisonRecord,
+    PaneRecord,
+    Segment,
+    best_panes,
+    comparison_to_json,
+    comparison_to_markdown,
+    word_diff,
+)
+from app.domain.connections import FIREWORKS_PROVIDER_ID, LOCAL_PROVIDER_ID
+from app.domain.metrics import RunMetrics
+from app.domain.params import ParamSpec, clean_params
+from app.domain.run import CostEstimator, Failed, Finished, ReasoningDelta, RunEvent, TextDelta
+from app.settings import TargetSettings
+
+if TYPE_CHECKING:
+    from app.client import AsyncClient
+    from app.presenters.services import Services
+
+__all__ = ["MAX_PANES", "Layout", "Variation", "Workbench", "WorkbenchPane"]
+
+MAX_PANES = 8
+Layout = Literal["columns", "grid"]
+Variation = Literal["seed", "temperature"]
+
+# Fireworks reports server-side timings in the body only when asked.
+_PROVIDER_EXTRAS: dict[str, dict[str, Any]] = {
+    FIREWORKS_PROVIDER_ID: {"perf_metrics_in_response": True}
+}
+# Stream events closer together than this were parsed from one network read.
+_BURST_GAP_S = 0.0002
+# A run lets the event loop run (painting, input, the other panes) after this many events, so a
+# burst of thousands of buffered chunks never holds the UI thread for its whole length.
+_YIELD_EVERY = 32
+# Live metrics while a reply streams are refreshed at most this often.
+_LIVE_METRICS_EVERY_S = 0.25
+
+
+class WorkbenchPane(QObject):
+    """One target (provider, model, parameters) and the runs made for it.
+
+    Subclasses hold the tab's own pane state, start their runs with :meth:`_start` and hand the
+    streamed text to :meth:`_consume`.
+
+    Signals:
+        busy_changed(bool): a run started or ended.
+        models_changed(list, str): the model ids on offer (best suited first) and their source.
+        target_changed(): provider, model or parameters changed.
+        status_changed(str): a short status line (connecting, engine starting, model list).
+        failed(str): a run failed; the message is the server's own words.
+        live_metrics(object): :class:`RunMetrics` of the run in flight, refreshed while it streams.
+        result_changed(): the pane's result (what :meth:`result_text` returns) was replaced.
+    """
+
+    busy_changed = Signal(bool)
+    models_changed = Signal(list, str)
+    target_changed = Signal()
+    status_changed = Signal(str)
+    failed = Signal(str)
+    live_metrics = Signal(object)
+    result_changed = Signal()
+
+    #: The model capability this tab needs; models that have it are offered first.
+    capability: ClassVar[str] = "chat"
+
+    def __init__(
+        self, services: Services, target: TargetSettings, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._provider_id = target.provider
+        self._model = target.model
+        self._params: dict[str, Any] = dict(target.params)
+        self._task: asyncio.Task[None] | None = None
+        # Cleared inside the task's last step, so listeners of busy_changed already see idle.
+        self._running = False
+        self._models_task: asyncio.Task[None] | None = None
+        self._models_loaded_for: str | None = None
+        #: The workbench round this pane's newest result answers (see Workbench marks).
+        self.answered_input = -1
+        self._live: RunMetrics | None = None
+        services.engine.status_changed.connect(self._on_engine_status)
+
+    # -- state read by views -------------------------------------------------------------------
+
+    @property
+    def target(self) -> TargetSettings:
+        """This pane's target as it would be saved."""
+        return TargetSettings(
+            provider=self._provider_id, model=self._model, params=dict(self._params)
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters the user has set; unset ones are absent and use the provider default."""
+        return dict(self._params)
+
+    @property
+    def provider_id(self) -> str:
+        """Id of the provider profile the next run uses."""
+        return self._provider_id
+
+    @property
+    def model(self) -> str:
+        """Model id the next run uses."""
+        return self._model
+
+    @property
+    def busy(self) -> bool:
+        """Whether a run is in flight."""
+        return self._running
+
+    @property
+    def last_metrics(self) -> RunMetrics | None:
+        """Metrics of the newest finished (or stopped, or failed) run, if it has any."""
+        return None
+
+    @property
+    def live_snapshot(self) -> RunMetrics | None:
+        """The newest live figures of the run in flight or last stopped (``None`` before any)."""
+        return self._live
+
+    @property
+    def has_output(self) -> bool:
+        """Whether the newest run completed with output (failed, stopped and empty runs did not)."""
+        raise NotImplementedError
+
+    def result_text(self) -> str:
+        """The newest result as text: what Diff compares and what Copy takes."""
+        raise NotImplementedError
+
+    def record(self) -> dict[str, Any]:
+        """What the pane shows, for an export: at least ``messages`` and ``metrics`` lists."""
+        raise NotImplementedError
+
+    def variation_label(self) -> str:
+        """The seed and temperature this pane sets, e.g. ``seed 2 · temp 0.7`` ("" if none)."""
+        parts = []
+        if "seed" in self._params:
+            parts.append(f"seed {self._params['seed']}")
+        if "temperature" in self._params:
+            parts.append(f"temp {self._params['temperature']:g}")
+        return " · ".join(parts)
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Cancel the run in flight; what was received so far is kept and marked stopped."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Set a parameter, or unset it with ``None`` so the provider default applies."""
+        if value is None:
+            self._params.pop(name, None)
+        else:
+            self._params[name] = value
+        self.target_changed.emit()
+
+    def set_provider(self, provider_id: str) -> None:
+        """Switch provider; the model switches to the provider's default and the list refreshes."""
+        if provider_id == self._provider_id:
+            return
+        profile = self._services.settings.settings.provider(provider_id)
+        self._provider_id = provider_id
+        self._model = profile.default_model or ""
+        self.target_changed.emit()
+        self.refresh_models()
+
+    def set_model(self, model: str) -> None:
+        """Use ``model`` for the next run."""
+        model = model.strip()
+        if model == self._model:
+            return
+        self._model = model
+        self.target_changed.emit()
+        if self._provider_id == FIREWORKS_PROVIDER_ID:
+            self._suggest_fireworks_equivalent(model)
+
+    def refresh_models(self) -> None:
+        """Fetch the provider's model list in the background; ``models_changed`` reports it."""
+        if self._models_task is not None and not self._models_task.done():
+            self._models_task.cancel()
+        self._models_task = self._services.runner.start(self._load_models(), name="pane.models")
+
+    def ensure_models(self) -> None:
+        """Load the model list once per provider (when the picker is first opened)."""
+        if self._models_loaded_for != self._provider_id:
+            self.refresh_models()
+
+    # -- runs, for subclasses ------------------------------------------------------------------
+
+    def _start(self, run: Coroutine[Any, Any, None]) -> None:
+        """Run ``run`` as this pane's run in flight (``busy`` until it ends)."""
+        self._running = True
+        self._task = self._services.runner.start(self._lifecycle(run), name="pane.run")
+        self.busy_changed.emit(True)
+
+    async def _lifecycle(self, run: Coroutine[Any, Any, None]) -> None:
+        try:
+            await run
+        finally:
+            self._running = False
+            self.busy_changed.emit(False)
+
+    async def _client(self) -> AsyncClient:
+        """The client for this pane's provider, saying where it connects meanwhile.
+
+        Raises:
+            ValueError: no model is chosen or a parameter is out of range.
+            FireplayError: the provider cannot be used (no key, engine cannot start, ...).
+        """
+        if not self._model:
+            raise ValueError("Choose a model for this pane first.")
+        clean_params(self._params)  # reports a bad value before anything is sent
+        profile = self._services.settings.settings.provider(self._provider_id)
+        where = profile.base_url_for(self._model) if profile.base_url else "the built-in engine"
+        self.status_changed.emit(f"Connecting to {where}…")
+        client = await self._services.connections.client(self._provider_id)
+        self.status_changed.emit("")
+        return client
+
+    def _request_params(self, specs: tuple[ParamSpec, ...] | None = None) -> dict[str, Any]:
+        """The parameters to send: those the user set (of ``specs`` only, when given)."""
+        params = clean_params(self._params)
+        if specs is not None:
+            names = {spec.name for spec in specs}
+            params = {k: v for k, v in params.items() if k in names}
+        return params
+
+    def _extra_body(self) -> dict[str, Any] | None:
+        return _PROVIDER_EXTRAS.get(self._provider_id)
+
+    def _cost_estimator(self) -> CostEstimator | None:
+        info = (
+            load_catalog().get(self._model) if self._provider_id == FIREWORKS_PROVIDER_ID else None
+        )
+        if info is None:
+            return None
+
+        def estimate(metrics: RunMetrics) -> float | None:
+            if metrics.prompt_tokens is None or metrics.completion_tokens is None:
+                return None
+            return estimate_cost(
+                info, metrics.prompt_tokens, metrics.completion_tokens, metrics.cached_tokens or 0
+            )
+
+        return estimate
+
+    async def _consume(
+        self,
+        events: AsyncIterator[RunEvent],
+        on_text: Callable[[str], None],
+        on_reasoning: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> RunEvent | None:
+        """Feed a streaming run's text to ``on_text`` (bursts joined) until it ends.
+
+        Returns the run's last event (``Finished`` or ``Failed``); a cancelled run delivers what
+        it received and re-raises. Live metrics are emitted while text streams.
+        """
+        outbox = _Outbox(on_text, on_reasoning or (lambda _text: None))
+        live = _LiveMetrics(self, clock)
+        try:
+            async with aclosing(events):  # type: ignore[type-var]
+                handled = 0
+                async for event in events:
+                    match event:
+                        case TextDelta(text=text):
+                            outbox.add_text(text)
+                            live.token()
+                        case ReasoningDelta(text=text):
+                            outbox.add_reasoning(text)
+                            live.token()
+                        case Finished() | Failed():
+                            outbox.deliver()
+                            return event
+                    handled += 1
+                    if handled % _YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
+        finally:
+            outbox.deliver()
+            live.flush()
+        return None
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _suggest_fireworks_equivalent(self, model: str) -> None:
+        catalog = load_catalog()
+        equivalent = catalog.fireworks_equivalent(model) if catalog.get(model) is None else None
+        if equivalent:
+            self.status_changed.emit(
+                f"{model} is an OpenAI model name; its usual Fireworks equivalent is {equivalent}."
+            )
+
+    def _on_engine_status(self, _state: str, message: str) -> None:
+        if self._provider_id == LOCAL_PROVIDER_ID:
+            self.status_changed.emit(message)
+
+    async def _load_models(self) -> None:
+        provider_id = self._provider_id
+        try:
+            listing = await self._services.connections.list_models(provider_id)
+        except FireplayError as error:
+            self.status_changed.emit(f"Could not list models: {error}")
+            return
+        if provider_id != self._provider_id:
+            return
+        self._models_loaded_for = provider_id
+        suited, others = listing.split(self.capability)
+        ids = [*suited, *others]
+        if not self._model and suited:
+            self.set_model(suited[0])
+        self.models_changed.emit(ids, listing.source)
+        warning = f" ({listing.warning})" if listing.warning else ""
+        other = f"; {len(others)} others listed after them" if others and suited else ""
+        self.status_changed.emit(
+            f"{len(suited)} {self.capability} models {listing.source}{other}{warning}"
+        )
+
+
+class _LiveMetrics:
+    """Counts a streaming run's tokens and emits provisional metrics a few times a second."""
+
+    def __init__(self, pane: WorkbenchPane, clock: Callable[[], float]) -> None:
+        self._pane = pane
+        self._clock = clock
+        self._started = clock()
+        self._first: float | None = None
+        self._tokens = 0
+        self._emitted = -math.inf
+        pane._live = None
+
+    def token(self) -> None:
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+        self._tokens += 1
+        if now - self._emitted >= _LIVE_METRICS_EVERY_S:
+            self._emit(now)
+
+    def flush(self) -> None:
+        """Emit the figures as of now (a stopped run keeps these)."""
+        if self._first is not None:
+            self._emit(self._clock())
+
+    def _emit(self, now: float) -> None:
+        assert self._first is not None
+        self._emitted = now
+        span = now - self._first
+        metrics = RunMetrics(
+            total_s=now - self._started,
+            ttft_s=self._first - self._started,
+            completion_tokens=self._tokens,
+            tokens_estimated=True,
+            decode_tokens_per_s=(self._tokens - 1) / span
+            if self._tokens > 1 and span > 0
+            else None,
+            finish_reason="streaming",
+        )
+        self._pane._live = metrics
+        self._pane.live_metrics.emit(metrics)
+
+
+class _Outbox:
+    """Hands one run's text to its receivers.
+
+    Text that trickles in is handed over as it arrives. Events that follow each other closely were
+    parsed from one network read: they are joined and handed over once, right after the burst, so
+    a fast stream costs one signal per read instead of one per token.
+    """
+
+    def __init__(self, on_text: Callable[[str], None], on_reasoning: Callable[[str], None]) -> None:
+        self._on_text = on_text
+        self._on_reasoning = on_reasoning
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._last = -math.inf
+        self._delivery: asyncio.Handle | None = None
+
+    def add_text(self, text: str) -> None:
+        """Queue answer text."""
+        self._text.append(text)
+        self._arrived()
+
+    def add_reasoning(self, text: str) -> None:
+        """Queue reasoning text."""
+        self._reasoning.append(text)
+        self._arrived()
+
+    def deliver(self) -> None:
+        """Hand over everything queued."""
+        if self._delivery is not None:
+            self._delivery.cancel()
+            self._delivery = None
+        if self._reasoning:
+            text = "".join(self._reasoning)
+            self._reasoning.clear()
+            self._on_reasoning(text)
+        if self._text:
+            text = "".join(self._text)
+            self._text.clear()
+            self._on_text(text)
+
+    def _arrived(self) -> None:
+        now = time.perf_counter()
+        burst = now - self._last < _BURST_GAP_S
+        self._last = now
+        if self._delivery is not None:
+            return
+        if burst:
+            # Runs as soon as the run's task waits for the network or yields.
+            self._delivery = asyncio.get_running_loop().call_soon(self.deliver)
+        else:
+            self.deliver()
+
+
+class Workbench(QObject):
+    """The panes of one tab and the shared input sent to all of them.
+
+    Subclasses name their tab (:attr:`tab_id`), make their panes (:meth:`_make_pane`) and decide
+    what "send" means for their input.
+
+    Signals:
+        pane_added(int): a pane was inserted at this index.
+        pane_removed(int): the pane at this index was removed.
+        busy_changed(bool): whether any pane is running changed.
+        layout_changed(str): ``columns`` or ``grid``.
+        marks_changed(object, object): index of the fastest and of the cheapest pane, or None.
+        providers_changed(): providers were added, removed or edited in Settings.
+    """
+
+    pane_added = Signal(int)
+    pane_removed = Signal(int)
+    busy_changed = Signal(bool)
+    layout_changed = Signal(str)
+    marks_changed = Signal(object, object)
+    providers_changed = Signal()
+
+    tab_id: ClassVar[str]
+
+    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        saved = services.settings.settings.workbench(self.tab_id)
+        self._layout: Layout = saved.layout
+        self._inputs_sent: list[str] = []
+        # Marks compare only results of the same round (one shared input, sent once).
+        self._round = 0
+        self._panes: list[WorkbenchPane] = []
+        for target in services.settings.settings.targets(self.tab_id)[:MAX_PANES]:
+            self._insert(len(self._panes), target)
+        services.settings.providers_changed.connect(self.providers_changed)
+
+    # -- state read by views -------------------------------------------------------------------
+
+    @property
+    def panes(self) -> list[Any]:
+        """The panes, left to right."""
+        return list(self._panes)
+
+    @property
+    def layout(self) -> Layout:
+        """How the panes are arranged."""
+        return self._layout
+
+    @property
+    def busy(self) -> bool:
+        """Whether any pane is running."""
+        return any(pane.busy for pane in self._panes)
+
+    @property
+    def can_add(self) -> bool:
+        """Whether another pane fits."""
+        return len(self._panes) < MAX_PANES
+
+    @property
+    def can_diff(self) -> bool:
+        """Whether two panes have results to compare."""
+        return sum(1 for pane in self._panes if pane.has_output) >= 2
+
+    @property
+    def has_results(self) -> bool:
+        """Whether any pane shows a result that a new layout of panes would throw away."""
+        return any(pane.has_output for pane in self._panes)
+
+    def providers(self) -> list[tuple[str, str]]:
+        """(id, display name) of every configured provider."""
+        return [(p.id, p.name) for p in self._services.settings.settings.providers]
+
+    def saved_input(self, name: str, default: Any = None) -> Any:
+        """One of this tab's inputs as the user left it."""
+        return self._services.settings.settings.workbench(self.tab_id).inputs.get(name, default)
+
+    # -- shared commands -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop every pane; partial results are kept."""
+        for pane in self._panes:
+            pane.stop()
+
+    def set_layout(self, layout: Layout) -> None:
+        """Arrange panes in columns or a grid, and remember it."""
+        if layout == self._layout:
+            return
+        self._layout = layout
+        self._services.settings.update_workbench(self.tab_id, layout=layout)
+        self.layout_changed.emit(layout)
+
+    def remember_input(self, name: str, value: Any) -> None:
+        """Keep one of this tab's inputs across restarts."""
+        self._services.settings.update_workbench(self.tab_id, inputs={name: value})
+
+    def refresh_models(self, *, include_local: bool = True) -> None:
+        """Refresh every pane's model list; ``include_local=False`` skips the built-in engine,
+        so that listing models at start-up does not start it."""
+        for pane in self._panes:
+            if include_local or pane.provider_id != LOCAL_PROVIDER_ID:
+                pane.refresh_models()
+
+    def set_first_target(self, provider_id: str, model: str) -> None:
+        """Point the first pane at ``provider_id`` and ``model`` (the command line's choice)."""
+        pane = self._panes[0]
+        pane.set_provider(provider_id)
+        pane.set_model(model)
+
+    # -- targets -------------------------------------------------------------------------------
+
+    def add_target(self) -> int | None:
+        """Add a pane with the same target as the last one; returns its index."""
+        return self.duplicate_target(len(self._panes) - 1)
+
+    def duplicate_target(self, index: int) -> int | None:
+        """Insert a copy of pane ``index``'s target right after it; returns the new index."""
+        if not self.can_add:
+            return None
+        self._insert(index + 1, self._panes[index].target)
+        self._save_targets()
+        return index + 1
+
+    def remove_target(self, index: int) -> bool:
+        """Remove pane ``index`` (stopping it); the last pane cannot be removed."""
+        if len(self._panes) <= 1:
+            return False
+        pane = self._panes.pop(index)
+        pane.stop()
+        pane.deleteLater()
+        self.pane_removed.emit(index)
+        self._save_targets()
+        self._update_marks()
+        return True
+
+    def vary(self, index: int, count: int, what: Variation) -> None:
+        """Replace all panes by ``count`` copies of pane ``index``'s target that differ in one knob.
+
+        Seeds are 1..count; temperatures are spread evenly from 0.0 to 1.4. Results start empty,
+        since the panes are new (views ask the user first when that throws results away).
+        """
+        if self.busy:
+            return
+        count = max(2, min(count, MAX_PANES))
+        base = self._panes[index].target
+        targets = []
+        for n in range(count):
+            value: Any = n + 1 if what == "seed" else round(1.4 * n / (count - 1), 2)
+            targets.append(base.model_copy(update={"params": {**base.params, what: value}}))
+        self._replace_all(targets)
+
+    # -- comparison ----------------------------------------------------------------------------
+
+    def diff(self, left: int, right: int) -> list[Segment]:
+        """Word-level diff between two panes' newest results."""
+        return word_diff(self._panes[left].result_text(), self._panes[right].result_text())
+
+    def comparison(self) -> ComparisonRecord:
+        """Everything on screen: inputs, targets, results and metrics."""
+        panes = []
+        for pane in self._panes:
+            target = pane.target
+            record = pane.record()
+            panes.append(
+                PaneRecord(
+                    provider=target.provider,
+                    model=target.model,
+                    params=target.params,
+                    system_prompt=record.get("system_prompt", ""),
+                    messages=record["messages"],
+                    metrics=record["metrics"],
+                )
+            )
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        return ComparisonRecord(
+            inputs=list(self._inputs_sent),
+            panes=panes,
+            created=created,
+            app_version=app.__version__,
+        )
+
+    def export_markdown(self) -> str:
+        """The comparison as a Markdown report."""
+        return comparison_to_markdown(self.comparison())
+
+    def export_json(self) -> str:
+        """The comparison as JSON (see ``app.domain.compare``)."""
+        return comparison_to_json(self.comparison())
+
+    # -- for subclasses ------------------------------------------------------------------------
+
+    def _make_pane(self, target: TargetSettings) -> WorkbenchPane:
+        raise NotImplementedError
+
+    def _input_sent(self, text: str) -> None:
+        """Record a shared input: a new round, which every pane that runs now answers."""
+        self._inputs_sent.append(text)
+        self._round += 1
+        for pane in self._panes:
+            pane.answered_input = self._round
+
+    def _new_round(self) -> None:
+        """Results on screen no longer answer one shared input: nothing to compare."""
+        self._round += 1
+        self._update_marks()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _insert(self, index: int, target: TargetSettings) -> None:
+        pane = self._make_pane(target)
+        pane.setParent(self)
+        self._panes.insert(index, pane)
+        pane.busy_changed.connect(self._on_pane_busy_changed)
+        pane.target_changed.connect(self._save_targets)
+        self.pane_added.emit(index)
+
+    def _replace_all(self, targets: list[TargetSettings]) -> None:
+        while self._panes:
+            pane = self._panes.pop()
+            pane.stop()
+            pane.deleteLater()
+            self.pane_removed.emit(len(self._panes))
+        self._inputs_sent.clear()
+        self._round += 1
+        for target in targets:
+            self._insert(len(self._panes), target)
+        self._save_targets()
+        self._update_marks()
+
+    def _save_targets(self) -> None:
+        self._services.settings.update_workbench(
+            self.tab_id, targets=[pane.target for pane in self._panes]
+        )
+
+    def _on_pane_busy_changed(self, _busy: bool) -> None:
+        self.busy_changed.emit(self.busy)
+        if not self.busy:
+            self._update_marks()
+
+    def _update_marks(self) -> None:
+        # Only runs that completed with output in this round are compared.
+        fastest, cheapest = best_panes(
+            [
+                pane.last_metrics
+                if pane.has_output and pane.answered_input == self._round
+                else None
+                for pane in self._panes
+            ]
+        )
+        self.marks_changed.emit(fastest, cheapest)
