@@ -48,18 +48,33 @@ def word_diff(left: str, right: str) -> list[Segment]:
 
     A replacement becomes a deletion followed by an insertion, so concatenating the EQUAL and
     DELETE segments gives back ``left`` and the EQUAL and INSERT segments give back ``right``.
+    Whitespace alone between two changes joins them into one change: "Here are" replaced by
+    "1. Blue:" reads as such, not as four words cut apart by the space they happen to share.
     """
     a, b = _TOKENS.findall(left), _TOKENS.findall(right)
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    segments: list[Segment] = []
+    # Alternating runs: an EQUAL text, or a change as (deleted, inserted).
+    runs: list[str | tuple[str, str]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            _push(segments, DiffOp.EQUAL, "".join(a[i1:i2]))
-            continue
-        if tag in ("delete", "replace"):
-            _push(segments, DiffOp.DELETE, "".join(a[i1:i2]))
-        if tag in ("insert", "replace"):
-            _push(segments, DiffOp.INSERT, "".join(b[j1:j2]))
+            runs.append("".join(a[i1:i2]))
+        else:
+            runs.append(("".join(a[i1:i2]), "".join(b[j1:j2])))
+    merged: list[str | tuple[str, str]] = []
+    for run in runs:
+        if isinstance(run, tuple) and len(merged) >= 2:
+            gap, before = merged[-1], merged[-2]
+            if isinstance(gap, str) and not gap.strip() and isinstance(before, tuple):
+                merged[-2:] = [(before[0] + gap + run[0], before[1] + gap + run[1])]
+                continue
+        merged.append(run)
+    segments: list[Segment] = []
+    for run in merged:
+        if isinstance(run, str):
+            _push(segments, DiffOp.EQUAL, run)
+        else:
+            _push(segments, DiffOp.DELETE, run[0])
+            _push(segments, DiffOp.INSERT, run[1])
     return segments
 
 

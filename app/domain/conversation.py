@@ -85,18 +85,33 @@ class Conversation:
         return text
 
     def api_messages(self) -> list[dict[str, Any]]:
-        """Messages for a chat-completions request.
+        """Messages for a chat-completions request, always alternating user and assistant.
 
-        A stopped or failed reply is sent with the text the user saw, since the user continues from
-        it; a reply that produced no text at all is left out rather than sent as an empty message.
+        The last user turn is the one being answered. Each earlier user turn is sent with its
+        reply only when that reply has text and did not fail: a stopped reply is sent as the user
+        saw it, since the user continues from it, while a failed exchange stays on screen (to edit
+        or resend) but is never sent again, so one bad prompt cannot break every later turn.
         """
         messages: list[dict[str, Any]] = []
         if self.system_prompt.strip():
             messages.append({"role": "system", "content": self.system_prompt})
-        for turn in self.turns:
-            if turn.role is Role.ASSISTANT and (
-                turn.status is TurnStatus.STREAMING or not turn.content
-            ):
+        last_user = self.last_user_index()
+        for index, turn in enumerate(self.turns):
+            if turn.role is not Role.USER:
                 continue
-            messages.append({"role": turn.role.value, "content": turn.content})
+            if index == last_user:
+                messages.append({"role": "user", "content": turn.content})
+                break
+            reply = self._reply_to(index)
+            if reply is not None and reply.content and reply.status in _SENT_AGAIN:
+                messages.append({"role": "user", "content": turn.content})
+                messages.append({"role": "assistant", "content": reply.content})
         return messages
+
+    def _reply_to(self, user_index: int) -> Turn | None:
+        following = self.turns[user_index + 1 : user_index + 2]
+        return following[0] if following and following[0].role is Role.ASSISTANT else None
+
+
+# Replies that later requests carry as history.
+_SENT_AGAIN = frozenset({TurnStatus.COMPLETE, TurnStatus.STOPPED})

@@ -105,6 +105,25 @@ def test_wrong_key_shows_the_server_message_inline(
     qtbot.waitUntil(chat.findChild(QPushButton, "sendButton").isEnabled)
 
 
+def test_a_failed_turn_stays_on_screen_but_is_not_sent_again(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
+    too_long = openai_error("prompt is 12861 tokens; the model's context holds 8192", "invalid")
+    fake_server.script.append(Scripted(status=400, body=too_long))
+    fake_server.script.append(Scripted(chunks=["hello"]))
+    pane = chat.presenter.panes[0]
+    with qtbot.waitSignal(pane.failed, timeout=5000):
+        send(qtbot, chat, "x" * 2000)
+    qtbot.waitUntil(chat.findChild(QPushButton, "sendButton").isEnabled)
+    with qtbot.waitSignal(pane.reply_finished, timeout=5000):
+        send(qtbot, chat, "hi")
+    assert _chat_requests(fake_server)[-1].json["messages"] == [{"role": "user", "content": "hi"}]
+    transcript = chat.pane_views[0].transcript
+    assert transcript.view(0).body.toPlainText() == "x" * 2000
+    assert "12861 tokens" in transcript.view(1).error_label.text()
+    assert [t.status for t in pane.turns][1::2] == [TurnStatus.FAILED, TurnStatus.COMPLETE]
+
+
 def test_rate_limit_is_retried_then_succeeds(
     qtbot: Any, chat: Any, fake_server: FakeServer, no_retry_wait: None
 ) -> None:
@@ -187,6 +206,30 @@ def test_reasoning_is_collapsed_and_markdown_renders(
     shown = view.body.toPlainText()
     assert "print('hi')" in shown and "```" not in shown and "**" not in shown
     assert view.turn.content == "".join(answer)
+
+
+def test_single_line_breaks_survive_the_markdown_render(
+    qtbot: Any, chat: Any, fake_server: FakeServer
+) -> None:
+    answer = ["Red\nGreen\n", "Blue\n\n", "```\nx = 1\ny = 2\n```\n\n", "- one\n- two\n\n"]
+    answer += ["| a | b |\n|---|---|\n| 1 | 2 |\n"]
+    fake_server.script.append(Scripted(chunks=answer))
+    pane_view = chat.pane_views[0]
+    prompt = chat.findChild(QPlainTextEdit, "promptInput")
+    prompt.setFocus()
+    qtbot.keyClicks(prompt, "first line")
+    qtbot.keyClick(prompt, Qt.Key.Key_Return)
+    with qtbot.waitSignal(chat.presenter.panes[0].reply_finished, timeout=5000):
+        send(qtbot, chat, "second line")
+    reply = pane_view.transcript.view(1)
+    qtbot.waitUntil(lambda: "|" not in reply.body.toPlainText())  # the Markdown is rendered
+    lines = reply.body.toPlainText().split("\n")
+    assert lines[:3] == ["Red", "Green", "Blue"]
+    assert "x = 1" in lines and "y = 2" in lines and "one" in lines and "two" in lines
+    assert reply.body.document().rootFrame().childFrames(), "the table is still a table"
+    assert reply.turn.content == "".join(answer)
+    mine = pane_view.transcript.view(0)
+    qtbot.waitUntil(lambda: mine.body.toPlainText() == "first line\nsecond line")
 
 
 def test_copy_puts_the_markdown_source_on_the_clipboard(

@@ -14,6 +14,7 @@ the UI thread is never held for more than one pane's flush.
 from __future__ import annotations
 
 import functools
+import re
 import time
 
 import shiboken6
@@ -21,7 +22,7 @@ from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
 
-__all__ = ["FLUSH_INTERVAL_MS", "StreamView"]
+__all__ = ["FLUSH_INTERVAL_MS", "StreamView", "with_hard_line_breaks"]
 
 FLUSH_INTERVAL_MS = 25
 # At most one flush per tick: with eight busy panes each one is still flushed about every 32 ms.
@@ -30,6 +31,32 @@ _TICK_MS = 4
 # with every token. While streaming, a line longer than this continues in a new paragraph; the
 # final Markdown render shows the text as it is.
 _LONGEST_STREAMED_LINE = 2000
+
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def with_hard_line_breaks(markdown: str) -> str:
+    """``markdown`` with each single newline made a line break, as chat playgrounds show it.
+
+    CommonMark joins the lines of a paragraph with a space, so a poem or a list of names typed
+    line by line would collapse into one line. Two trailing spaces make a line a hard break;
+    code blocks are left alone, and the spaces are harmless where a line ends a block anyway
+    (headings, list items, table rows).
+    """
+    lines = markdown.split("\n")
+    fence: str | None = None
+    for index, line in enumerate(lines[:-1]):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            closing = opening.group(1) if opening else ""
+            if closing[:1] == fence[0] and len(closing) >= len(fence):
+                fence = None
+        elif opening:
+            fence = opening.group(1)
+        elif line.strip() and lines[index + 1].strip() and not line.endswith(("  ", "\\")):
+            lines[index] = line + "  "
+    return "\n".join(lines)
 
 
 class _FlushClock(QObject):
@@ -127,13 +154,16 @@ class StreamView(QTextBrowser):
         self._cursor = QTextCursor(self.document())
 
     def set_markdown(self, text: str) -> None:
-        """Replace the content with ``text`` rendered as Markdown, code blocks on a tint."""
+        """Replace the content with ``text`` rendered as Markdown, code blocks on a tint.
+
+        Single newlines stay line breaks (see :func:`with_hard_line_breaks`).
+        """
         self._discard_pending()
         # One edit block: the document is laid out once, when the text and its tint are in,
         # not again and again as the Markdown importer adds each block, then for the tint.
         edit = QTextCursor(self.document())
         edit.beginEditBlock()
-        self.document().setMarkdown(text)
+        self.document().setMarkdown(with_hard_line_breaks(text))
         self._tint_code_blocks()
         edit.endEditBlock()
         self._cursor = QTextCursor(self.document())

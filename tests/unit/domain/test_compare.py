@@ -32,6 +32,15 @@ def test_word_diff_marks_changed_words_only() -> None:
     ]
 
 
+def test_a_rewritten_phrase_is_one_change_not_words_glued_together() -> None:
+    segments = word_diff("Here are three colours", "1. Blue: three colours")
+    assert [(s.op, s.text) for s in segments] == [
+        (DiffOp.DELETE, "Here are"),
+        (DiffOp.INSERT, "1. Blue:"),
+        (DiffOp.EQUAL, " three colours"),
+    ]
+
+
 @given(st.text(), st.text())
 def test_word_diff_reconstructs_both_sides(left: str, right: str) -> None:
     segments = word_diff(left, right)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from app.domain.conversation import Conversation, Role, TurnStatus
 
 
@@ -13,22 +15,59 @@ def test_messages_start_with_the_system_prompt_when_set() -> None:
     assert Conversation(system_prompt="  ").api_messages() == []
 
 
-def test_streaming_and_empty_replies_are_not_sent_but_partial_ones_are() -> None:
+def _reply(chat: Conversation, content: str, status: TurnStatus) -> None:
+    turn = chat.start_reply()
+    turn.content, turn.status = content, status
+
+
+def test_stopped_replies_are_sent_as_seen_and_failed_exchanges_are_left_out() -> None:
     chat = Conversation()
     chat.add_user("one")
-    stopped = chat.start_reply()
-    stopped.content, stopped.status = "partial answer", TurnStatus.STOPPED
-    chat.add_user("two")
-    failed = chat.start_reply()
-    failed.status = TurnStatus.FAILED
-    chat.add_user("three")
+    _reply(chat, "partial answer", TurnStatus.STOPPED)
+    chat.add_user("a 64k-character prompt")
+    _reply(chat, "", TurnStatus.FAILED)
+    chat.add_user("dropped halfway")
+    _reply(chat, "half of it", TurnStatus.FAILED)
+    chat.add_user("stopped before any text")
+    _reply(chat, "", TurnStatus.STOPPED)
+    chat.add_user("hi")
     chat.start_reply()
     assert chat.api_messages() == [
         {"role": "user", "content": "one"},
         {"role": "assistant", "content": "partial answer"},
-        {"role": "user", "content": "two"},
-        {"role": "user", "content": "three"},
+        {"role": "user", "content": "hi"},
     ]
+    # Nothing the user saw is gone: the failed turns stay, with their text.
+    assert [t.content for t in chat.turns][2:6] == [
+        "a 64k-character prompt",
+        "",
+        "dropped halfway",
+        "half of it",
+    ]
+
+
+def test_a_failed_last_turn_is_sent_again_when_the_user_resends_it() -> None:
+    chat = Conversation()
+    chat.add_user("q1")
+    _reply(chat, "a1", TurnStatus.COMPLETE)
+    chat.add_user("q2")
+    _reply(chat, "", TurnStatus.FAILED)
+    chat.drop_replies_after_last_user()
+    chat.start_reply()
+    assert [m["content"] for m in chat.api_messages()] == ["q1", "a1", "q2"]
+
+
+def test_the_history_sent_always_alternates() -> None:
+    statuses = [TurnStatus.COMPLETE, TurnStatus.STOPPED, TurnStatus.FAILED]
+    chat = Conversation(system_prompt="sys")
+    for n in range(12):
+        chat.add_user(f"q{n}")
+        _reply(chat, f"a{n}" if n % 2 else "", statuses[n % 3])
+    chat.add_user("last")
+    chat.start_reply()
+    roles = [m["role"] for m in chat.api_messages()]
+    assert roles[0] == "system" and roles[-1] == "user"
+    assert all(a != b for a, b in itertools.pairwise(roles[1:]))
 
 
 def test_regenerate_drops_only_the_replies_after_the_last_user_turn() -> None:
