@@ -210,6 +210,13 @@ class SettingsDialog(QDialog):
         self.model_files_box.setVisible(profile.id == "local")
         self._fill_model_files()
         self.key_edit.clear()
+        # The built-in engine runs on this computer: there is no key to give it.
+        takes_key = profile.id != "local"
+        self.key_edit.setEnabled(takes_key)
+        self.key_edit.setPlaceholderText(
+            "paste a new key to store it" if takes_key else "the built-in engine needs no key"
+        )
+        self.save_key_button.setEnabled(takes_key)
         self._refresh_key_status()
 
     def _refresh_key_status(self) -> None:
@@ -265,6 +272,8 @@ class SettingsDialog(QDialog):
         self.name_edit.setPlaceholderText("e.g. My vLLM box")
         self.url_edit.setPlaceholderText("http://localhost:8000/v1")
         self.save_key_button.setText("Add")
+        self.save_key_button.setEnabled(True)
+        self.forget_key_button.setEnabled(False)  # nothing is stored for an endpoint not added
         self.key_status.setText(
             "Fill in a name and base URL, then press Add (the key is optional)."
         )

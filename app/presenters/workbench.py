@@ -66,7 +66,8 @@ class WorkbenchPane(QObject):
 
     Signals:
         busy_changed(bool): a run started or ended.
-        models_changed(list, str): the model ids on offer (best suited first) and their source.
+        models_changed(list, list, str): the model ids that suit the tab, the others the provider
+            lists, and where the list came from.
         target_changed(): provider, model or parameters changed.
         status_changed(str): a short status line (connecting, engine starting, model list).
         failed(str): a run failed; the message is the server's own words.
@@ -75,7 +76,7 @@ class WorkbenchPane(QObject):
     """
 
     busy_changed = Signal(bool)
-    models_changed = Signal(list, str)
+    models_changed = Signal(list, list, str)
     target_changed = Signal()
     status_changed = Signal(str)
     failed = Signal(str)
@@ -100,6 +101,8 @@ class WorkbenchPane(QObject):
         self._models_loaded_for: str | None = None
         #: The workbench round this pane's newest result answers (see Workbench marks).
         self.answered_input = -1
+        #: Why this round's TTFT is not the model's alone ("" when it is; see Workbench).
+        self.queue_note = ""
         self._live: RunMetrics | None = None
         services.engine.status_changed.connect(self._on_engine_status)
 
@@ -330,10 +333,9 @@ class WorkbenchPane(QObject):
             return
         self._models_loaded_for = provider_id
         suited, others = listing.split(self.capability)
-        ids = [*suited, *others]
         if not self._model and suited:
             self.set_model(suited[0])
-        self.models_changed.emit(ids, listing.source)
+        self.models_changed.emit(suited, others, listing.source)
         warning = f" ({listing.warning})" if listing.warning else ""
         other = f"; {len(others)} others listed after them" if others and suited else ""
         self.status_changed.emit(
@@ -342,7 +344,11 @@ class WorkbenchPane(QObject):
 
 
 class _LiveMetrics:
-    """Counts a streaming run's tokens and emits provisional metrics a few times a second."""
+    """Counts a streaming run's tokens and emits provisional metrics a few times a second.
+
+    Tokens that arrive within one interval of the last emission are shown at the interval's end,
+    so the figures catch up even when the stream pauses right after them.
+    """
 
     def __init__(self, pane: WorkbenchPane, clock: Callable[[], float]) -> None:
         self._pane = pane
@@ -351,6 +357,7 @@ class _LiveMetrics:
         self._first: float | None = None
         self._tokens = 0
         self._emitted = -math.inf
+        self._catch_up: asyncio.TimerHandle | None = None
         pane._live = None
 
     def token(self) -> None:
@@ -358,8 +365,13 @@ class _LiveMetrics:
         if self._first is None:
             self._first = now
         self._tokens += 1
-        if now - self._emitted >= _LIVE_METRICS_EVERY_S:
+        wait = self._emitted + _LIVE_METRICS_EVERY_S - now
+        if wait <= 0:
             self._emit(now)
+        elif self._catch_up is None:
+            self._catch_up = asyncio.get_running_loop().call_later(
+                wait, lambda: self._emit(self._clock())
+            )
 
     def flush(self) -> None:
         """Emit the figures as of now (a stopped run keeps these)."""
@@ -368,6 +380,9 @@ class _LiveMetrics:
 
     def _emit(self, now: float) -> None:
         assert self._first is not None
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+            self._catch_up = None
         self._emitted = now
         span = now - self._first
         metrics = RunMetrics(
@@ -378,7 +393,6 @@ class _LiveMetrics:
             decode_tokens_per_s=(self._tokens - 1) / span
             if self._tokens > 1 and span > 0
             else None,
-            finish_reason="streaming",
         )
         self._pane._live = metrics
         self._pane.live_metrics.emit(metrics)
@@ -635,8 +649,20 @@ class Workbench(QObject):
         """Record a shared input: a new round, which every pane that runs now answers."""
         self._inputs_sent.append(text)
         self._round += 1
+        # The built-in engine answers one request per model at a time, in arrival order: panes
+        # on the same local model wait for each other, and their TTFT includes that wait.
+        local_models = [p.model for p in self._panes if p.provider_id == LOCAL_PROVIDER_ID]
         for pane in self._panes:
             pane.answered_input = self._round
+            sharing = (
+                local_models.count(pane.model) - 1 if pane.provider_id == LOCAL_PROVIDER_ID else 0
+            )
+            pane.queue_note = (
+                f"queued with {sharing} other pane{'s' if sharing > 1 else ''} on the built-in "
+                "engine: TTFT includes the wait"
+                if sharing > 0
+                else ""
+            )
 
     def _new_round(self) -> None:
         """Results on screen no longer answer one shared input: nothing to compare."""

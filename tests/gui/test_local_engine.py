@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton
 
 from app.domain.conversation import TurnStatus
+from app.engine._catalog import E5_ID, WHISPER_ID
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("qloop")]
 
@@ -39,7 +40,14 @@ def test_first_launch_answers_with_the_built_in_engine(qtbot: Any, make_app: Any
     # The model list comes from the engine itself.
     with qtbot.waitSignal(presenter.models_changed, timeout=30_000) as models:
         presenter.refresh_models()
-    assert "smollm2-135m-instruct" in models.args[0]
+    chat_models, others, _source = models.args
+    assert "smollm2-135m-instruct" in chat_models
+    # The engine's speech and embedding models are offered apart, after the chat models.
+    assert {WHISPER_ID, E5_ID} <= set(others)
+    assert not {WHISPER_ID, E5_ID} & set(chat_models)
+    picker = tab.pane_views[0].findChild(QComboBox, "modelPicker")
+    listed = [picker.itemText(i) for i in range(picker.count())]
+    assert listed.index(others[0]) > listed.index(chat_models[-1])
 
 
 def test_a_users_gguf_file_becomes_a_model_of_the_engine(
@@ -66,3 +74,20 @@ def test_a_users_gguf_file_becomes_a_model_of_the_engine(
     sent = pane.turns[-1]
     assert sent.status is TurnStatus.COMPLETE and sent.metrics is not None
     assert sent.metrics.completion_tokens is not None and sent.metrics.completion_tokens <= 8
+
+
+def test_panes_sharing_the_engines_queue_say_their_ttft_includes_the_wait(
+    qtbot: Any, make_app: Any
+) -> None:
+    tab = make_app().window.findChild(object, "tab-chat")
+    tab.params.editor("max_tokens").setValue(4)
+    qtbot.mouseClick(tab.findChild(QPushButton, "addTargetButton"), Qt.MouseButton.LeftButton)
+    panes = tab.presenter.panes
+    assert [p.provider_id for p in panes] == ["local", "local"]
+    assert panes[0].model == panes[1].model
+    qtbot.keyClicks(tab.findChild(QPlainTextEdit, "promptInput"), "Hi")
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.presenter.busy, timeout=180_000)
+    for view in tab.pane_views:
+        text = view.findChild(object, "metrics").text()
+        assert "TTFT" in text and "queued with 1 other pane on the built-in engine" in text

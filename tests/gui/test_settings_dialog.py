@@ -96,3 +96,20 @@ def test_gguf_files_can_be_offered_through_the_built_in_engine(
     assert window.services.settings.settings.local_model_files == []
     dialog.select("fireworks")
     assert not dialog.model_files_box.isVisibleTo(dialog)
+
+
+def test_key_buttons_only_act_where_there_is_a_key_to_save_or_forget(
+    qtbot: Any, make_app: Any, memory_keyring: Any
+) -> None:
+    dialog = make_app().window.open_settings()
+    dialog.select("local")
+    assert not dialog.key_edit.isEnabled() and not dialog.save_key_button.isEnabled()
+    assert not dialog.forget_key_button.isEnabled()
+    dialog.select("fireworks")
+    assert dialog.key_edit.isEnabled() and dialog.save_key_button.isEnabled()
+    qtbot.keyClicks(dialog.key_edit, SECRET)
+    qtbot.mouseClick(dialog.save_key_button, Qt.MouseButton.LeftButton)
+    assert dialog.forget_key_button.isEnabled()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert not dialog.forget_key_button.isEnabled()
+    assert dialog.key_edit.isEnabled() and dialog.save_key_button.isEnabled()

@@ -9,12 +9,24 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QTextBrowser,
+    QToolButton,
+    QWidget,
+)
 
 from app.domain.compare import comparison_from_json
 from app.domain.conversation import TurnStatus
 from tests.fake_server import FakeServer, Scripted, openai_error
 from tests.gui.chat_actions import add_pane, send, wait_idle
+from widgets.common.pane_view import PANE_MIN_WIDTH
 from widgets.common.workbench_view import WorkbenchView
 
 pytestmark = pytest.mark.usefixtures("qloop")
@@ -175,17 +187,25 @@ def test_continue_with_a_pane_copies_its_conversation(
 
 
 def test_diff_between_two_panes(qtbot: Any, bench: Any, fake_server: FakeServer) -> None:
-    fake_server.by_model["model-a"].append(Scripted(chunks=["The quick brown fox"]))
-    fake_server.by_model["model-b"].append(Scripted(chunks=["The slow brown fox"]))
+    fake_server.by_model["model-a"].append(Scripted(chunks=["Here are three: red, green"]))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["1. Blue: three: red, blue"]))
     fake_server.by_model["model-c"].append(Scripted(chunks=["other"]))
     send(qtbot, bench, "describe")
     wait_idle(qtbot, bench)
     qtbot.mouseClick(bench.findChild(QPushButton, "diffButton"), Qt.MouseButton.LeftButton)
     dialog = bench.open_diff()
-    assert dialog.summary.text() == "1 words removed, 1 words added"
-    html = dialog.view.toHtml()
-    assert "quick" in html and "slow" in html
+    assert dialog.summary.text() == "3 words removed, 3 words added"
+    # Removed and added words never run together.
+    assert dialog.view.toPlainText() == "Here are 1. Blue: three: red, green blue"
+    dialog.findChild(QCheckBox, "diffSideBySide").setChecked(True)
+    assert dialog.findChild(QTextBrowser, "diffOutput").isHidden()
+    left = dialog.findChild(QTextBrowser, "diffLeftOutput")
+    right = dialog.findChild(QTextBrowser, "diffRightOutput")
+    assert left.toPlainText() == "Here are three: red, green"
+    assert right.toPlainText() == "1. Blue: three: red, blue"
+    assert "line-through" in left.toHtml() or "#ffd7d5" in left.toHtml()
     dialog.right_picker.setCurrentIndex(2)
+    assert right.toPlainText() == "other"
     assert "other" in dialog.view.toPlainText()
 
 
@@ -318,3 +338,131 @@ def test_new_chat_with_nothing_to_lose_does_not_ask(
 ) -> None:
     qtbot.mouseClick(bench.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
     assert discard_answer == []
+
+
+def test_the_window_keeps_its_size_with_eight_panes_in_either_layout(
+    qtbot: Any, bench: Any
+) -> None:
+    window = bench.window()
+    window.resize(1600, 1000)
+    add = bench.findChild(QPushButton, "addTargetButton")
+    while add.isEnabled():
+        qtbot.mouseClick(add, Qt.MouseButton.LeftButton)
+    for layout in ("columns", "grid"):
+        bench.presenter.set_layout(layout)
+        qtbot.wait(0)
+        assert (window.width(), window.height()) == (1600, 1000), layout
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1600 and hint.height() <= 1000, (layout, hint)
+        for name in ("sendButton", "stopButton", "diffButton", "addTargetButton"):
+            button = bench.findChild(QWidget, name)
+            right = button.mapTo(window, button.rect().bottomRight())
+            assert 0 < right.x() <= window.width() and 0 < right.y() <= window.height(), name
+        # Panes keep a readable width and scroll instead.
+        assert min(v.width() for v in bench.pane_views) >= PANE_MIN_WIDTH
+
+
+def test_a_pane_that_failed_or_only_copied_a_reply_is_never_marked_fastest(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    b_done = threading.Event()
+    bad = openai_error("context too long", "invalid_request_error")
+    fake_server.by_model["model-a"].append(Scripted(status=400, body=bad))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["b"]))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["c"] * 4, wait_for=b_done))
+    bench.presenter.panes[1].turn_finished.connect(lambda _index: b_done.set())
+    send(qtbot, bench, "go")
+    wait_idle(qtbot, bench)
+
+    def badges() -> list[str]:
+        return [v.findChild(QLabel, "paneBadges").text() for v in bench.pane_views]
+
+    assert "fastest" in badges()[1] and "fastest" not in badges()[0] + badges()[2]
+    bench.pane_views[2].continue_action.trigger()
+    assert badges() == ["", "", ""]
+
+
+def test_metrics_show_while_a_reply_streams_and_stay_when_it_is_stopped(
+    qtbot: Any, bench: Any, fake_server: FakeServer, release: threading.Event
+) -> None:
+    fake_server.by_model["model-a"].append(
+        Scripted(chunks=["tick "] * 6, hold_after=5, wait_for=release)
+    )
+    pane, label = bench.presenter.panes[0], bench.pane_views[0].findChild(QLabel, "metrics")
+    send(qtbot, bench, "count")
+
+    def shown_ticks() -> int:
+        return pane.turns[-1].content.count("tick") if pane.turns else 0
+
+    # The stream is held after its fifth event: the figures catch up with what arrived.
+    qtbot.waitUntil(lambda: shown_ticks() >= 3 and f"~{shown_ticks()} tok" in label.text())
+    assert "TTFT" in label.text() and "streaming" in label.text()
+    qtbot.mouseClick(
+        bench.pane_views[0].findChild(QToolButton, "paneStopButton"), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: not pane.busy, timeout=5000)
+    shown = label.text()
+    assert "TTFT" in shown and f"~{shown_ticks()} tok" in shown and "stopped" in shown
+    assert "streaming" not in shown
+    assert pane.turns[-1].metrics is not None and pane.turns[-1].metrics.ttft_s is not None
+
+
+def test_opening_the_model_picker_loads_the_providers_list(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    picker = bench.pane_views[0].findChild(QComboBox, "modelPicker")
+    listed = [r for r in fake_server.requests if r.path.endswith("/models")]
+    qtbot.mouseClick(picker, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: picker.count() > 0, timeout=5000)
+    assert len([r for r in fake_server.requests if r.path.endswith("/models")]) == len(listed) + 1
+
+
+def test_tab_shortcuts_work_while_a_parameter_field_has_focus(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=["ok"]))
+    send(qtbot, bench, "take me back")
+    wait_idle(qtbot, bench)
+    field = bench.params.editor("temperature")
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert bench.findChild(QPlainTextEdit, "promptInput").toPlainText() == "take me back"
+    assert all(pane.turns == [] for pane in bench.presenter.panes)
+
+
+def test_what_cannot_act_is_disabled_and_says_why(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    regenerate = bench.findChild(QPushButton, "regenerateButton")
+    edit = bench.findChild(QPushButton, "editLastButton")
+    diff = bench.findChild(QPushButton, "diffButton")
+    for model in ("model-a", "model-b", "model-c"):
+        fake_server.by_model[model].append(Scripted(chunks=[f"{model} answer"]))
+    send(qtbot, bench, "q")
+    wait_idle(qtbot, bench)
+    assert regenerate.isEnabled() and edit.isEnabled() and diff.isEnabled()
+    qtbot.mouseClick(bench.findChild(QPushButton, "clearButton"), Qt.MouseButton.LeftButton)
+    for button in (regenerate, edit, diff):
+        assert not button.isEnabled()
+    assert "send a message first" in regenerate.toolTip()
+    assert "send a message first" in edit.toolTip()
+    assert "two panes with results" in diff.toolTip()
+    while len(bench.pane_views) > 1:
+        bench.pane_views[-1].remove_action.trigger()
+    fake_server.by_model["model-a"].append(Scripted(chunks=["alone"]))
+    send(qtbot, bench, "solo")
+    wait_idle(qtbot, bench)
+    assert not diff.isEnabled() and bench.open_diff() is None
+
+
+def test_same_model_times_n_panes_say_what_sets_them_apart(qtbot: Any, bench: Any) -> None:
+    bench.vary(3, "temperature")
+    labels = [v.findChild(QLabel, "paneVariation") for v in bench.pane_views]
+    assert [label.text() for label in labels] == ["temp 0", "temp 0.7", "temp 1.4"]
+    assert all(label.isVisibleTo(label.parentWidget()) for label in labels)
+    bench.vary(2, "seed")
+    assert [v.findChild(QLabel, "paneVariation").text() for v in bench.pane_views] == [
+        "seed 1 · temp 0",
+        "seed 2 · temp 0",
+    ]

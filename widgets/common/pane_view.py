@@ -161,7 +161,8 @@ class PaneView(QFrame):
     def show_metrics(self, metrics: RunMetrics | None, *, note: str = "") -> None:
         """Show ``metrics`` (with ``note``, e.g. "stopped"), or clear the line for ``None``."""
         text = format_metrics(metrics) if metrics else ""
-        self.metrics_label.setText(" · ".join(t for t in (text, note) if t))
+        queue = self.pane.queue_note if metrics else ""
+        self.metrics_label.setText(" · ".join(t for t in (text, note, queue) if t))
         self.metrics_label.setToolTip(metrics_tooltip(metrics) if metrics else "")
 
     # -- public --------------------------------------------------------------------------------
@@ -233,12 +234,25 @@ class PaneView(QFrame):
     def _on_busy_changed(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy)
 
-    def _on_models_changed(self, ids: list[str], _source: str) -> None:
-        self.model_picker.blockSignals(True)
-        self.model_picker.clear()
-        self.model_picker.addItems(ids)
-        self.model_picker.setEditText(self.pane.model)
-        self.model_picker.blockSignals(False)
+    def _on_models_changed(self, suited: list[str], others: list[str], _source: str) -> None:
+        picker = self.model_picker
+        picker.blockSignals(True)
+        picker.clear()
+        picker.addItems(suited)
+        if others:
+            # Still offered (a list can be wrong), but apart and marked.
+            if suited:
+                picker.insertSeparator(picker.count())
+            why = f"Not listed as a {self.pane.capability} model by the provider or the catalog"
+            dim = self.palette().color(
+                self.palette().ColorGroup.Disabled, self.palette().ColorRole.Text
+            )
+            for model_id in others:
+                picker.addItem(model_id)
+                picker.setItemData(picker.count() - 1, why, Qt.ItemDataRole.ToolTipRole)
+                picker.setItemData(picker.count() - 1, dim, Qt.ItemDataRole.ForegroundRole)
+        picker.setEditText(self.pane.model)
+        picker.blockSignals(False)
 
     def _show_target(self) -> None:
         index = self.provider_picker.findData(self.pane.provider_id)

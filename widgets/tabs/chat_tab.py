@@ -178,7 +178,7 @@ class ChatTab(WorkbenchView):
         view.continue_requested.connect(
             lambda v=view: self.presenter.continue_with(self.pane_views.index(v))
         )
-        pane.turns_reset.connect(self._update_actions)
+        pane.turns_reset.connect(self._update_all_actions)
         return view
 
     def _send(self) -> bool:
@@ -225,7 +225,6 @@ class ChatTab(WorkbenchView):
         ):
             return
         self.presenter.clear()
-        self._update_actions()
 
     def _on_own_prompt_toggled(self, own: bool) -> None:
         self.own_prompt.setVisible(own)
