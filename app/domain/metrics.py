@@ -20,6 +20,10 @@ class RunMetrics:
         tokens_estimated: token counts were counted from stream chunks because the server sent
             no ``usage``.
         cost_usd: estimated from catalog prices; always an estimate.
+        audio_s: seconds of audio sent (transcription and translation runs).
+        image_count: images sent with the request.
+        valid_json_s: time from sending the request until the output was complete, valid JSON
+            (structured output runs).
     """
 
     total_s: float | None = None
@@ -33,6 +37,9 @@ class RunMetrics:
     cost_usd: float | None = None
     finish_reason: str | None = None
     request_id: str | None = None
+    audio_s: float | None = None
+    image_count: int | None = None
+    valid_json_s: float | None = None
 
     def with_cost(self, cost_usd: float | None) -> RunMetrics:
         """Return a copy carrying an estimated cost."""

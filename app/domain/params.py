@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["PARAMS", "ParamKind", "ParamSpec", "clean_params", "parse_stop"]
+__all__ = [
+    "AUDIO_PARAMS",
+    "EMBEDDING_PARAMS",
+    "JSON_PARAMS",
+    "PARAMS",
+    "ParamKind",
+    "ParamSpec",
+    "clean_params",
+    "parse_stop",
+]
 
 
 class ParamKind(StrEnum):
@@ -20,6 +29,7 @@ class ParamKind(StrEnum):
     INT = "int"
     CHOICE = "choice"
     STOP = "stop"
+    TEXT = "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,8 @@ class ParamSpec:
             if value not in self.choices:
                 raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}")
             return value
+        if self.kind is ParamKind.TEXT:
+            return str(value)
         if self.kind is ParamKind.STOP:
             stops = parse_stop(value) if isinstance(value, str) else [str(s) for s in value]
             if len(stops) > 4:
@@ -153,7 +165,74 @@ PARAMS: tuple[ParamSpec, ...] = (
     ),
 )
 
-_BY_NAME = {spec.name: spec for spec in PARAMS}
+_CHAT_BY_NAME = {spec.name: spec for spec in PARAMS}
+
+#: Structured output: sampling that matters for JSON (stop strings and penalties would cut or
+#: bend the document).
+JSON_PARAMS: tuple[ParamSpec, ...] = tuple(
+    _CHAT_BY_NAME[name]
+    for name in ("temperature", "top_p", "top_k", "min_p", "max_tokens", "seed", "reasoning_effort")
+)
+
+EMBEDDING_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "dimensions",
+        "Dimensions",
+        ParamKind.INT,
+        "Shorter vectors from a Matryoshka model (Nomic, OpenAI text-embedding-3).",
+        1,
+        8192,
+    ),
+    ParamSpec(
+        "encoding_format",
+        "Encoding",
+        ParamKind.CHOICE,
+        "How vectors travel: float lists or base64 (smaller; the values are the same).",
+        choices=("float", "base64"),
+    ),
+)
+
+AUDIO_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "language",
+        "Language",
+        ParamKind.TEXT,
+        "ISO-639-1 code of the spoken language (e.g. en); detected when unset.",
+    ),
+    ParamSpec(
+        "prompt",
+        "Prompt",
+        ParamKind.TEXT,
+        "Text that guides spelling and style, e.g. names and terms the audio contains.",
+    ),
+    ParamSpec(
+        "temperature",
+        "Temperature",
+        ParamKind.FLOAT,
+        "Sampling temperature of the decoder; 0 is (nearly) deterministic.",
+        0.0,
+        1.0,
+        0.05,
+        2,
+    ),
+    ParamSpec(
+        "response_format",
+        "Response format",
+        ParamKind.CHOICE,
+        "What the server returns; verbose_json carries the segments.",
+        choices=("verbose_json", "json", "text", "srt", "vtt"),
+    ),
+    ParamSpec(
+        "timestamp_granularities",
+        "Timestamps",
+        ParamKind.CHOICE,
+        "Segment or word timestamps (verbose_json only).",
+        choices=("segment", "word", "segment,word"),
+    ),
+)
+
+# Chat's ranges win where two lists share a name.
+_BY_NAME = {spec.name: spec for spec in (*AUDIO_PARAMS, *EMBEDDING_PARAMS, *PARAMS)}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", ",": ","}
 
 
@@ -175,18 +254,23 @@ def parse_stop(text: str) -> list[str]:
     return [part for part in (p.strip(" ") for p in parts) if part]
 
 
-def clean_params(values: dict[str, Any]) -> dict[str, Any]:
+def clean_params(
+    values: dict[str, Any], specs: tuple[ParamSpec, ...] | None = None
+) -> dict[str, Any]:
     """Return only the parameters that are set, coerced to their wire types.
 
     Unknown names pass through untouched so that provider-specific extras keep working.
+    ``specs`` names the tab's own list when two tabs give one name different ranges (audio's
+    temperature stops at 1).
 
     Raises:
         ValueError: a known parameter is out of range.
     """
     cleaned: dict[str, Any] = {}
+    by_name = {spec.name: spec for spec in specs} if specs is not None else None
     for name, value in values.items():
         if value is None or value == "" or value == []:
             continue
-        spec = _BY_NAME.get(name)
+        spec = (by_name or _BY_NAME).get(name)
         cleaned[name] = spec.coerce(value) if spec else value
     return cleaned

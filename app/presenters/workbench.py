@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 import app
 from app.client import FireplayError
-from app.domain.catalog import estimate_cost, load_catalog
+from app.domain.catalog import estimate_audio_cost, estimate_cost, load_catalog
 from app.domain.compare import (
     ComparisonRecord,
     PaneRecord,
@@ -31,8 +31,17 @@ from app.domain.compare import (
 )
 from app.domain.connections import FIREWORKS_PROVIDER_ID, LOCAL_PROVIDER_ID
 from app.domain.metrics import RunMetrics
-from app.domain.params import ParamSpec, clean_params
-from app.domain.run import CostEstimator, Failed, Finished, ReasoningDelta, RunEvent, TextDelta
+from app.domain.params import PARAMS, ParamSpec, clean_params
+from app.domain.run import (
+    CostEstimator,
+    Failed,
+    Finished,
+    ReasoningDelta,
+    RunEvent,
+    Started,
+    TextDelta,
+    ToolCallDelta,
+)
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
@@ -85,6 +94,8 @@ class WorkbenchPane(QObject):
 
     #: The model capability this tab needs; models that have it are offered first.
     capability: ClassVar[str] = "chat"
+    #: The parameters this tab's requests take (shown in the side panel, checked before sending).
+    param_specs: ClassVar[tuple[ParamSpec, ...]] = PARAMS
 
     def __init__(
         self, services: Services, target: TargetSettings, parent: QObject | None = None
@@ -237,7 +248,7 @@ class WorkbenchPane(QObject):
         """
         if not self._model:
             raise ValueError("Choose a model for this pane first.")
-        clean_params(self._params)  # reports a bad value before anything is sent
+        clean_params(self._params, self.param_specs)  # a bad value is reported before sending
         profile = self._services.settings.settings.provider(self._provider_id)
         where = profile.base_url_for(self._model) if profile.base_url else "the built-in engine"
         self.status_changed.emit(f"Connecting to {where}…")
@@ -245,13 +256,9 @@ class WorkbenchPane(QObject):
         self.status_changed.emit("")
         return client
 
-    def _request_params(self, specs: tuple[ParamSpec, ...] | None = None) -> dict[str, Any]:
-        """The parameters to send: those the user set (of ``specs`` only, when given)."""
-        params = clean_params(self._params)
-        if specs is not None:
-            names = {spec.name for spec in specs}
-            params = {k: v for k, v in params.items() if k in names}
-        return params
+    def _request_params(self) -> dict[str, Any]:
+        """The parameters to send: those the user set, in their wire types."""
+        return clean_params(self._params, self.param_specs)
 
     def _extra_body(self) -> dict[str, Any] | None:
         return _PROVIDER_EXTRAS.get(self._provider_id)
@@ -264,7 +271,13 @@ class WorkbenchPane(QObject):
             return None
 
         def estimate(metrics: RunMetrics) -> float | None:
-            if metrics.prompt_tokens is None or metrics.completion_tokens is None:
+            if metrics.audio_s is not None:
+                return estimate_audio_cost(info, metrics.audio_s)
+            if metrics.prompt_tokens is None:
+                return None
+            if metrics.completion_tokens is None and info.kind == "embedding":
+                return estimate_cost(info, metrics.prompt_tokens, 0)
+            if metrics.completion_tokens is None:
                 return None
             return estimate_cost(
                 info, metrics.prompt_tokens, metrics.completion_tokens, metrics.cached_tokens or 0
@@ -277,12 +290,14 @@ class WorkbenchPane(QObject):
         events: AsyncIterator[RunEvent],
         on_text: Callable[[str], None],
         on_reasoning: Callable[[str], None] | None = None,
+        on_event: Callable[[RunEvent], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> RunEvent | None:
-        """Feed a streaming run's text to ``on_text`` (bursts joined) until it ends.
+        """Feed a run's text to ``on_text`` (bursts joined) and its other events to ``on_event``.
 
-        Returns the run's last event (``Finished`` or ``Failed``); a cancelled run delivers what
-        it received and re-raises. Live metrics are emitted while text streams.
+        Text queued before another event is delivered first, so the tab sees everything in the
+        order it arrived. Returns the run's last event (``Finished`` or ``Failed``); a cancelled
+        run delivers what it received and re-raises. Live metrics are emitted while it streams.
         """
         outbox = _Outbox(on_text, on_reasoning or (lambda _text: None))
         live = _LiveMetrics(self, clock)
@@ -300,6 +315,14 @@ class WorkbenchPane(QObject):
                         case Finished() | Failed():
                             outbox.deliver()
                             return event
+                        case Started():
+                            pass
+                        case _:
+                            outbox.deliver()
+                            if isinstance(event, ToolCallDelta):
+                                live.token()
+                            if on_event is not None:
+                                on_event(event)
                     handled += 1
                     if handled % _YIELD_EVERY == 0:
                         await asyncio.sleep(0)
@@ -494,6 +517,11 @@ class Workbench(QObject):
     def panes(self) -> list[Any]:
         """The panes, left to right."""
         return list(self._panes)
+
+    @property
+    def param_specs(self) -> tuple[ParamSpec, ...]:
+        """The parameters this tab's panes take."""
+        return self._panes[0].param_specs
 
     @property
     def layout(self) -> Layout:

@@ -24,6 +24,12 @@ def format_metrics(metrics: RunMetrics) -> str:
         parts.append(f"{prompt} → {tilde}{metrics.completion_tokens} tok")
     if metrics.total_s is not None:
         parts.append(f"total {_seconds(metrics.total_s)}")
+    if metrics.valid_json_s is not None:
+        parts.append(f"valid JSON at {_seconds(metrics.valid_json_s)}")
+    if metrics.audio_s is not None:
+        parts.append(f"{metrics.audio_s:.1f} s audio")
+    if metrics.image_count:
+        parts.append(f"{metrics.image_count} image{'s' if metrics.image_count > 1 else ''}")
     if metrics.cost_usd is not None:
         parts.append(f"${metrics.cost_usd:.4f} est.")
     if metrics.finish_reason:
@@ -48,6 +54,12 @@ def metrics_tooltip(metrics: RunMetrics) -> str:
         lines.append(f"Output tokens ({how}): {metrics.completion_tokens}")
     if metrics.total_s is not None:
         lines.append(f"Total latency: {_seconds(metrics.total_s)}")
+    if metrics.valid_json_s is not None:
+        lines.append(f"Time to complete, valid JSON: {_seconds(metrics.valid_json_s)}")
+    if metrics.audio_s is not None:
+        lines.append(f"Audio sent: {metrics.audio_s:.1f} s")
+    if metrics.image_count:
+        lines.append(f"Images sent: {metrics.image_count}")
     if metrics.cost_usd is not None:
         lines.append(f"Cost (estimate from catalog prices): ${metrics.cost_usd:.6f}")
     if metrics.finish_reason:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.params import PARAMS, ParamKind, ParamSpec
+from app.domain.params import ParamKind, ParamSpec
 
 __all__ = ["DEFAULT_TEXT", "ParamPanel"]
 
@@ -38,7 +38,7 @@ class ParamPanel(QWidget):
     def __init__(
         self,
         values: dict[str, Any],
-        specs: tuple[ParamSpec, ...] = PARAMS,
+        specs: tuple[ParamSpec, ...],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -70,7 +70,7 @@ class ParamPanel(QWidget):
             if isinstance(editor, QComboBox):
                 editor.setCurrentIndex(max(0, editor.findText(str(value))) if value else 0)
             elif isinstance(editor, QLineEdit):
-                editor.setText(_stop_text(value))
+                editor.setText(_stop_text(value) if spec.kind is ParamKind.STOP else value or "")
             elif isinstance(editor, QSpinBox):
                 editor.setValue(editor.minimum() if value is None else int(value))
             elif isinstance(editor, QDoubleSpinBox):
@@ -87,9 +87,13 @@ class ParamPanel(QWidget):
                 )
             )
             return combo
-        if spec.kind is ParamKind.STOP:
+        if spec.kind in (ParamKind.STOP, ParamKind.TEXT):
             line = QLineEdit()
-            line.setPlaceholderText(f"{DEFAULT_TEXT} — e.g. \\n\\n, END")
+            line.setPlaceholderText(
+                f"{DEFAULT_TEXT} — e.g. \\n\\n, END"
+                if spec.kind is ParamKind.STOP
+                else DEFAULT_TEXT
+            )
             line.editingFinished.connect(
                 lambda s=spec, e=line: self.param_changed.emit(s.name, e.text() or None)
             )

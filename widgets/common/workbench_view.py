@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.params import ParamSpec
 from app.presenters.workbench import MAX_PANES, Variation, Workbench, WorkbenchPane
 from widgets.common.diff_view import DiffDialog
 from widgets.common.pane_grid import PaneGrid
@@ -55,8 +54,6 @@ class WorkbenchView(QWidget):
     """
 
     shortcuts: ClassVar[tuple[tuple[str, str], ...]] = WORKBENCH_SHORTCUTS
-    #: The tab's parameter list (shown for the selected pane).
-    params_specs: ClassVar[tuple[ParamSpec, ...]] = ()
 
     def __init__(self, presenter: Workbench, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -189,7 +186,7 @@ class WorkbenchView(QWidget):
         main_layout.addLayout(actions)
 
         self.params_box = QGroupBox()
-        self.params = ParamPanel({}, self.params_specs)
+        self.params = ParamPanel({}, self.presenter.param_specs)
         self.params.setObjectName("paramPanel")
         params_note = QLabel("“default” = not sent; the provider's default applies.")
         params_note.setWordWrap(True)

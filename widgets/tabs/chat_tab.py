@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.conversation import TurnStatus
-from app.domain.params import PARAMS
 from app.presenters.chat import ChatPresenter
 from app.presenters.pane import ChatPane
 from widgets.common.pane_view import PaneView
@@ -113,7 +112,6 @@ class ChatTab(WorkbenchView):
 
     presenter: ChatPresenter
     shortcuts = SHORTCUTS
-    params_specs = PARAMS
 
     def __init__(self, presenter: ChatPresenter, parent: QWidget | None = None) -> None:
         super().__init__(presenter, parent)

@@ -40,3 +40,17 @@ def test_every_parameter_has_help_and_a_unique_name() -> None:
     names = [spec.name for spec in PARAMS]
     assert len(names) == len(set(names))
     assert all(spec.help for spec in PARAMS)
+
+
+def test_each_tab_checks_its_own_ranges_and_chat_keeps_its_own() -> None:
+    from app.domain.params import AUDIO_PARAMS, EMBEDDING_PARAMS, JSON_PARAMS
+
+    assert clean_params({"temperature": 1.5}) == {"temperature": 1.5}
+    with pytest.raises(ValueError, match="Temperature must be between 0 and 1"):
+        clean_params({"temperature": 1.5}, AUDIO_PARAMS)
+    assert clean_params({"language": "en", "prompt": ""}, AUDIO_PARAMS) == {"language": "en"}
+    assert clean_params({"dimensions": "256"}, EMBEDDING_PARAMS) == {"dimensions": 256}
+    with pytest.raises(ValueError, match="Encoding must be one of float, base64"):
+        clean_params({"encoding_format": "int8"}, EMBEDDING_PARAMS)
+    assert {spec.name for spec in JSON_PARAMS} >= {"temperature", "max_tokens", "seed"}
+    assert "stop" not in {spec.name for spec in JSON_PARAMS}
