@@ -241,6 +241,8 @@ class TargetSettings(BaseModel):
         model: Model id ("" until chosen).
         params: Only the sampling parameters the user set for this target.
         system_prompt: This target's own system prompt; None uses the shared one.
+        options: The tab's own choices for this target that are not request parameters
+            (Structured output: ``mode`` and ``grammar``), JSON values.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -249,6 +251,7 @@ class TargetSettings(BaseModel):
     model: str = ""
     params: dict[str, Any] = {}
     system_prompt: str | None = None
+    options: dict[str, Any] = {}
 
 
 class WorkbenchSettings(BaseModel):

@@ -225,6 +225,14 @@ class ChatPane(WorkbenchPane):
             case Failed(message=message, metrics=metrics):
                 self._fail(turn, index, message, metrics)
 
+    def _stopped_before_start(self) -> None:
+        for index in range(len(self.turns) - 1, -1, -1):
+            turn = self.turns[index]
+            if turn.role is Role.ASSISTANT and turn.status is TurnStatus.STREAMING:
+                turn.status = TurnStatus.STOPPED
+                self.turn_finished.emit(index)
+                return
+
     def _fail(self, turn: Turn, index: int, message: str, metrics: RunMetrics | None) -> None:
         turn.status = TurnStatus.FAILED
         turn.error = message

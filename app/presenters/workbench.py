@@ -105,6 +105,7 @@ class WorkbenchPane(QObject):
         self._provider_id = target.provider
         self._model = target.model
         self._params: dict[str, Any] = dict(target.params)
+        self._options: dict[str, Any] = dict(target.options)
         self._task: asyncio.Task[None] | None = None
         # Cleared inside the task's last step, so listeners of busy_changed already see idle.
         self._running = False
@@ -123,7 +124,10 @@ class WorkbenchPane(QObject):
     def target(self) -> TargetSettings:
         """This pane's target as it would be saved."""
         return TargetSettings(
-            provider=self._provider_id, model=self._model, params=dict(self._params)
+            provider=self._provider_id,
+            model=self._model,
+            params=dict(self._params),
+            options=dict(self._options),
         )
 
     @property
@@ -193,6 +197,14 @@ class WorkbenchPane(QObject):
             self._params[name] = value
         self.target_changed.emit()
 
+    def set_option(self, name: str, value: Any) -> None:
+        """Set one of the tab's own choices for this target, or unset it with ``None``."""
+        if value is None:
+            self._options.pop(name, None)
+        else:
+            self._options[name] = value
+        self.target_changed.emit()
+
     def set_provider(self, provider_id: str) -> None:
         """Switch provider; the model switches to the provider's default and the list refreshes."""
         if provider_id == self._provider_id:
@@ -229,15 +241,31 @@ class WorkbenchPane(QObject):
     def _start(self, run: Coroutine[Any, Any, None]) -> None:
         """Run ``run`` as this pane's run in flight (``busy`` until it ends)."""
         self._running = True
-        self._task = self._services.runner.start(self._lifecycle(run), name="pane.run")
+        started: list[bool] = []
+        self._task = self._services.runner.start(self._lifecycle(run, started), name="pane.run")
+        self._task.add_done_callback(lambda _task: self._after_run(run, started))
         self.busy_changed.emit(True)
 
-    async def _lifecycle(self, run: Coroutine[Any, Any, None]) -> None:
+    async def _lifecycle(self, run: Coroutine[Any, Any, None], started: list[bool]) -> None:
+        started.append(True)
         try:
             await run
         finally:
             self._running = False
             self.busy_changed.emit(False)
+
+    def _after_run(self, run: Coroutine[Any, Any, None], started: list[bool]) -> None:
+        if started:
+            return
+        # Stopped before its first step (Stop right after Send): the run never began, so it
+        # could not mark itself stopped; close it and let the tab do so.
+        run.close()
+        self._stopped_before_start()
+        self._running = False
+        self.busy_changed.emit(False)
+
+    def _stopped_before_start(self) -> None:
+        """A run was stopped before it began: show it as stopped (tabs override)."""
 
     async def _client(self) -> AsyncClient:
         """The client for this pane's provider, saying where it connects meanwhile.
@@ -487,6 +515,7 @@ class Workbench(QObject):
         layout_changed(str): ``columns`` or ``grid``.
         marks_changed(object, object): index of the fastest and of the cheapest pane, or None.
         providers_changed(): providers were added, removed or edited in Settings.
+        targets_changed(): a pane's provider, model, parameters or options changed.
     """
 
     pane_added = Signal(int)
@@ -495,6 +524,7 @@ class Workbench(QObject):
     layout_changed = Signal(str)
     marks_changed = Signal(object, object)
     providers_changed = Signal()
+    targets_changed = Signal()
 
     tab_id: ClassVar[str]
 
@@ -705,6 +735,7 @@ class Workbench(QObject):
         self._panes.insert(index, pane)
         pane.busy_changed.connect(self._on_pane_busy_changed)
         pane.target_changed.connect(self._save_targets)
+        pane.target_changed.connect(self.targets_changed)
         self.pane_added.emit(index)
 
     def _replace_all(self, targets: list[TargetSettings]) -> None:

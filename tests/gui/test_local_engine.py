@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -91,3 +92,37 @@ def test_panes_sharing_the_engines_queue_say_their_ttft_includes_the_wait(
     for view in tab.pane_views:
         text = view.findChild(object, "metrics").text()
         assert "TTFT" in text and "queued with 1 other pane on the built-in engine" in text
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object_schema"])
+def test_the_engines_grammar_makes_structured_output_valid(
+    qtbot: Any, make_app: Any, mode: str
+) -> None:
+    tab = make_app("--tab", "json").window.findChild(object, "tab-json")
+    pane = tab.presenter.panes[0]
+    assert pane.provider_id == "local"
+    # Types and required keys only: what any CPU's greedy output is held to by the grammar.
+    schema = {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string"},
+            "temperature": {"type": "number"},
+            "condition": {"type": "string"},
+            "humidity": {"type": "integer"},
+        },
+        "required": ["location", "temperature", "condition", "humidity"],
+        "additionalProperties": False,
+    }
+    tab.findChild(QPlainTextEdit, "schemaEditor").setPlainText(json.dumps(schema))
+    picker = tab.findChild(QComboBox, "modePicker")
+    picker.setCurrentIndex(picker.findData(mode))
+    tab.params.editor("max_tokens").setValue(160)
+    tab.params.editor("seed").setValue(3)
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=180_000)
+    assert pane.outcome == "complete", pane.error
+    view = tab.pane_views[0]
+    assert view.findChild(object, "validation").text() == "Valid"
+    value = json.loads(view.findChild(QPlainTextEdit, "output").toPlainText())
+    assert set(value) == {"location", "temperature", "condition", "humidity"}
+    assert pane.last_metrics is not None and pane.last_metrics.valid_json_s is not None

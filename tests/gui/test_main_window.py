@@ -21,11 +21,18 @@ pytestmark = pytest.mark.usefixtures("qloop")
 
 
 @pytest.mark.parametrize("spec", TABS, ids=lambda s: s.id)
-def test_every_registered_tab_is_built_with_its_stable_names(make_app: Any, spec: Any) -> None:
+def test_every_registered_tab_is_built_with_its_stable_names(
+    qtbot: Any, make_app: Any, spec: Any
+) -> None:
     window = make_app().window
     tabs = window.findChild(QTabWidget, "mainTabs")
     pages = [tabs.widget(i).objectName() for i in range(tabs.count())]
     assert pages == [f"tab-{s.id}" for s in TABS]
+    # Start-up builds the tab shown; the others follow once the event loop runs.
+    assert list(window.views) == [TABS[0].id]
+    window.started()
+    qtbot.waitUntil(lambda: len(window.views) == len(TABS))
+    assert tabs.currentIndex() == 0
     page = window.findChild(object, f"tab-{spec.id}")
     for name in (
         "promptInput",

@@ -127,7 +127,7 @@ class PaneView(QFrame):
 
         self.result = self._result_widget()
         self.result.setObjectName("output")
-        layout = QVBoxLayout(self)
+        layout = self._column = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
         layout.addLayout(self.strip)
@@ -150,6 +150,10 @@ class PaneView(QFrame):
     def _focus_sources(self) -> tuple[QObject, ...]:
         """Widgets inside the result whose clicks select the pane (e.g. a viewport)."""
         return ()
+
+    def add_below_result(self, widget: QWidget) -> None:
+        """Show ``widget`` under the result, above the metrics (e.g. a validation line)."""
+        self._column.insertWidget(self._column.indexOf(self.result) + 1, widget)
 
     def add_menu_action(self, text: str, slot: object) -> QAction:
         """Add an item to the pane's menu, above "Remove pane"."""

@@ -352,6 +352,10 @@ class WorkbenchView(QWidget):
 
     def _on_pane_removed(self, index: int) -> None:
         view = self.pane_views.pop(index)
+        # Out of the tab at once: until deleteLater runs, findChild("pane-N") must not find it.
+        view.setObjectName("")
+        view.hide()
+        view.setParent(None)
         view.deleteLater()
         self._arrange()
         self._select(min(self._selected, len(self.pane_views) - 1))

@@ -42,4 +42,15 @@ def _chat(services: Services) -> tuple[Workbench, WorkbenchView]:
     return presenter, ChatTab(presenter)
 
 
-TABS: tuple[TabSpec, ...] = (TabSpec("chat", "Chat", _chat),)
+def _json(services: Services) -> tuple[Workbench, WorkbenchView]:
+    from app.presenters.structured import JsonPresenter
+    from widgets.tabs.json_tab import JsonTab
+
+    presenter = JsonPresenter(services)
+    return presenter, JsonTab(presenter)
+
+
+TABS: tuple[TabSpec, ...] = (
+    TabSpec("chat", "Chat", _chat),
+    TabSpec("json", "Structured output", _json),
+)
