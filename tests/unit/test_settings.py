@@ -688,3 +688,30 @@ def test_no_key_reaches_logs_or_errors(tmp_path: Path, caplog: pytest.LogCapture
     assert len(errors) == 2
     assert all(FW_KEY not in message for message in errors)
     assert FW_KEY not in caplog.text and OTHER_KEY not in caplog.text
+
+
+def test_a_settings_file_written_before_every_tab_had_a_workbench_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    # Written by the release whose Chat kept its workbench in a "chat" block (schema 1).
+    written = Path(__file__).with_name("data") / "settings-schema-1.json"
+    old = json.loads(written.read_text())
+    (tmp_path / "settings.json").write_text(written.read_text())
+
+    settings = load_settings(tmp_path)
+
+    chat = settings.workbench("chat")
+    assert chat.layout == "grid"
+    assert chat.inputs == {"system_prompt": "Answer in one sentence."}
+    assert [t.model_dump(exclude={"options"}) for t in chat.targets] == old["chat"]["targets"]
+    assert settings.targets("chat") == chat.targets
+    assert [p.model_dump() for p in settings.providers] == old["providers"]
+    assert (settings.active_provider, settings.active_model) == (
+        "fireworks",
+        "accounts/fireworks/models/llama-v3p1-8b-instruct",
+    )
+    assert settings.local_model_files == ["/home/me/models/tiny.gguf"]
+    # Saved again in the new layout, it reads back the same.
+    save_settings(settings, tmp_path)
+    assert load_settings(tmp_path) == settings
+    assert json.loads((tmp_path / "settings.json").read_text())["schema_version"] == SCHEMA_VERSION
