@@ -11,6 +11,7 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from widgets.tabs.registry import TABS
 # Start-up paints the window frame first and only then loads asyncio, qasync, pydantic (settings),
 # the presenters and the tabs: those imports live in the functions that run after the paint.
 if TYPE_CHECKING:
+    import asyncio
+
     from app.presenters.services import Services
     from app.presenters.settings import SettingsPresenter
     from widgets.main_window import MainWindow
@@ -38,17 +41,46 @@ log = logging.getLogger("fireplay")
 
 FIRST_PAINT_TIMEOUT_MS = 500
 
+# A provider given as a URL on the command line takes its key from here (a stored key wins).
+URL_PROVIDER_KEY_ENV = "FIREPLAY_API_KEY"
+
+
+DESCRIPTION = """\
+Fireplay is a desktop playground for Fireworks AI and every OpenAI-compatible
+inference API: chat with models, try structured output, and compare several
+models or settings side by side with live metrics. Without an API key it runs
+small models on this computer.
+"""
+
+EPILOG = """\
+examples:
+  fireplay
+      open the app with the settings and providers you used last
+  fireplay --provider fireworks --model accounts/fireworks/models/llama-v3p1-8b-instruct
+      start the Chat tab on a Fireworks model (the key comes from Settings or FIREWORKS_API_KEY)
+  fireplay --provider http://localhost:8000/v1 --model my-model
+      use any OpenAI-compatible server, e.g. vLLM, Ollama or a llama.cpp server
+
+Close the window, press Ctrl+Q, or press Ctrl+C in the terminal to quit.
+"""
+
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """Parse Fireplay's command line; ``config_dir`` is always set (the platform's by default)."""
-    parser = argparse.ArgumentParser(prog="fireplay", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fireplay",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config-dir", type=Path, help="settings folder (default: the platform's)")
     parser.add_argument(
         "--tab", metavar="ID", help="the tab shown at start: " + ", ".join(t.id for t in TABS)
     )
     parser.add_argument(
         "--provider",
-        help="provider id or name (e.g. fireworks), or a base URL, for the first pane of the tab",
+        help="provider id or name (e.g. fireworks), or a base URL, for the first pane of the tab;"
+        f" a URL's API key is read from {URL_PROVIDER_KEY_ENV} unless one is stored in Settings",
     )
     parser.add_argument("--model", help="model id for the first pane of the tab")
     parser.add_argument(
@@ -168,9 +200,12 @@ def _resolve_provider(settings: SettingsPresenter, wanted: str) -> str:
         if wanted.lower() in (profile.id.lower(), profile.name.lower()):
             return profile.id
         if wanted.rstrip("/") == profile.base_url.rstrip("/"):
+            if not profile.builtin and profile.api_key_env is None:
+                settings.update_provider(profile.id, api_key_env=URL_PROVIDER_KEY_ENV)
             return profile.id
     if "://" in wanted:
-        return settings.add_custom_provider(wanted.split("://", 1)[1].split("/", 1)[0], wanted)
+        host = wanted.split("://", 1)[1].split("/", 1)[0]
+        return settings.add_custom_provider(host, wanted, api_key_env=URL_PROVIDER_KEY_ENV)
     names = ", ".join(p.id for p in settings.settings.providers)
     raise SystemExit(f"fireplay: unknown provider {wanted!r}; known: {names}, or give a base URL")
 
@@ -227,13 +262,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     qapp, window = _open_window(args)
     _show_and_paint(window)
     built = _attach_services(args, qapp, window)
+    return _run_until_quit(built)
 
+
+def _run_until_quit(built: Built) -> int:
+    """Run the Qt+asyncio loop until :func:`_run` has finished shutting everything down."""
     import asyncio
 
     import qasync
 
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
-        return runner.run(_run(built))
+        loop = runner.get_loop()
+        session = loop.create_task(_run(built), name="fireplay")
+        session.add_done_callback(lambda _task: loop.stop())
+        # Qt's event loop also ends when something other than Fireplay quits the application
+        # (a desktop session ending, a platform's own Quit menu): it then runs again, so that
+        # the shut-down that ``aboutToQuit`` started can finish on a running loop.
+        while not session.done():
+            loop.run_forever()
+        return session.result()
 
 
 def _after_start_up() -> None:
@@ -247,20 +294,60 @@ def _after_start_up() -> None:
 
 
 async def _run(built: Built) -> int:
+    """Show the app until the user quits, then cancel runs, close clients and stop the engine.
+
+    Quitting means closing the main window (the close button, File > Quit, Ctrl+Q), SIGINT
+    (Ctrl+C in a terminal), SIGTERM, or the application being told to quit. The loop keeps
+    running until the shut-down has finished.
+    """
     import asyncio
 
     from app.runtime import install_asyncgen_hooks
 
-    install_asyncgen_hooks(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    install_asyncgen_hooks(loop)
     quit_requested = asyncio.Event()
     built.qapp.aboutToQuit.connect(quit_requested.set)
-    built.window.closed.connect(built.qapp.quit)
-    if not built.window.isVisible():  # closed while the tabs were being built
-        built.qapp.quit()
-    QTimer.singleShot(0, built.window.started)
-    QTimer.singleShot(300, _after_start_up)
-    await quit_requested.wait()
-    pending = built.services.runner.cancel_all()
-    await asyncio.gather(*pending, return_exceptions=True)
-    await built.services.connections.aclose()
+    built.window.closed.connect(quit_requested.set)
+    handled = _handle_quit_signals(loop, quit_requested.set)
+    try:
+        if not built.window.isVisible():  # closed while the tabs were being built
+            quit_requested.set()
+        QTimer.singleShot(0, built.window.started)
+        QTimer.singleShot(300, _after_start_up)
+        await quit_requested.wait()
+        if built.window.isVisible():  # the quit came from elsewhere: save the window state
+            built.window.close()
+        await _shut_down(built.services)
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
     return 0
+
+
+def _handle_quit_signals(loop: asyncio.AbstractEventLoop, on_quit: Callable[[], None]) -> list[int]:
+    """Make SIGINT and SIGTERM quit like closing the window; returns the signals handled."""
+    handled = []
+    for name in ("SIGINT", "SIGTERM"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            loop.add_signal_handler(signum, on_quit)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue  # no asyncio signal support here (Windows): the default behaviour stays
+        handled.append(signum)
+    return handled
+
+
+async def _shut_down(services: Services) -> None:
+    """Cancel every run, wait for their clean-up, then close the clients and stop the engine."""
+    import asyncio
+
+    # A cancelled run may start clean-up tasks of its own; those are cancelled in turn.
+    for _ in range(3):
+        pending = services.runner.cancel_all()
+        if not pending:
+            break
+        await asyncio.gather(*pending, return_exceptions=True)
+    await services.connections.aclose()

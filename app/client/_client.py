@@ -306,13 +306,15 @@ class AsyncClient:
                     await self._wait_before_retry(request, attempt, None, "timeout")
                     attempt += 1
                     continue
-                raise APITimeoutError(request=request) from exc
+                raise APITimeoutError(self._timeout_message(exc, request), request=request) from exc
             except httpx.TransportError as exc:
                 if retries_left > 0:
                     await self._wait_before_retry(request, attempt, None, type(exc).__name__)
                     attempt += 1
                     continue
-                raise APIConnectionError(self._connection_message(exc), request=request) from exc
+                raise APIConnectionError(
+                    self._connection_message(exc, request), request=request
+                ) from exc
             if response.is_success:
                 return response
             try:
@@ -323,7 +325,9 @@ class AsyncClient:
                     await self._wait_before_retry(request, attempt, None, type(exc).__name__)
                     attempt += 1
                     continue
-                raise APIConnectionError(self._connection_message(exc), request=request) from exc
+                raise APIConnectionError(
+                    self._connection_message(exc, request), request=request
+                ) from exc
             if retries_left > 0 and self._should_retry(response):
                 await self._wait_before_retry(
                     request, attempt, response.headers, str(response.status_code)
@@ -332,9 +336,19 @@ class AsyncClient:
                 continue
             raise make_status_error(response, api_key=self._api_key)
 
-    def _connection_message(self, exc: httpx.TransportError) -> str:
+    def _connection_message(self, exc: httpx.TransportError, request: httpx.Request) -> str:
+        """What went wrong and where, for the user: names the URL, never the key."""
         detail = redact(str(exc), self._api_key) or type(exc).__name__
-        return f"Connection error: {detail}"
+        where = redact(_shown_url(request.url), self._api_key)
+        if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+            return f"Could not connect to {where}: {detail}"
+        return f"Connection to {where} failed: {detail}"
+
+    def _timeout_message(self, exc: httpx.TimeoutException, request: httpx.Request) -> str:
+        where = redact(_shown_url(request.url), self._api_key)
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"Timed out connecting to {where}."
+        return f"Request to {where} timed out."
 
     @staticmethod
     def _should_retry(response: httpx.Response) -> bool:
@@ -401,6 +415,11 @@ class AsyncClient:
         code = error.get("code") if isinstance(error, dict) else None
         status = code if isinstance(code, int) and 400 <= code < 600 else response.status_code
         return make_status_error(response, api_key=self._api_key, status_code=status)
+
+
+def _shown_url(url: httpx.URL) -> str:
+    """``url`` as error messages show it: scheme, host, port and path; no query or user info."""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}{url.path}"
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -84,17 +84,19 @@ class Connections:
             )
         api_key = resolved.value if resolved else None
         fingerprint = (base_url, api_key, tuple(sorted(profile.model_base_urls.items())))
-        entry = self._clients.get(provider_id)
-        if entry is not None and entry.fingerprint == fingerprint:
-            return entry.client
-        if entry is not None:
-            await entry.client.aclose()
+        stale = self._clients.get(provider_id)
+        if stale is not None and stale.fingerprint == fingerprint:
+            return stale.client
         from app.client import AsyncClient  # httpx loads on the first request, not at start-up
 
         client = AsyncClient(
             base_url=base_url, api_key=api_key, model_base_urls=dict(profile.model_base_urls)
         )
+        # Swapped in before the old client is closed: a request made meanwhile (another pane,
+        # the model list) gets this client, never the old key or a second client of its own.
         self._clients[provider_id] = _Entry(fingerprint, client)
+        if stale is not None:
+            await stale.client.aclose()
         return client
 
     async def list_models(self, provider_id: str) -> ModelList:
@@ -124,12 +126,21 @@ class Connections:
             return ModelList(fallback, "from the offline catalog", warning=str(error))
 
     async def aclose(self) -> None:
-        """Close every client and stop the embedded engine."""
+        """Close every client and stop the embedded engine (also when a client fails to close).
+
+        Must be awaited in a task of the running loop, like every other request.
+        """
         entries, self._clients = list(self._clients.values()), {}
-        for entry in entries:
-            await entry.client.aclose()
-        if self._engine is not None:
-            await self._engine.stop()
+        try:
+            for entry in entries:
+                try:
+                    await entry.client.aclose()
+                except Exception as error:  # one client's failure must not keep the others open
+                    log.warning("could not close the client for %s: %r", entry.client, error)
+        finally:
+            if self._engine is not None:
+                engine, self._engine = self._engine, None
+                await engine.stop()
 
     def _profile(self, provider_id: str) -> ProviderProfile:
         try:

@@ -157,8 +157,15 @@ class SettingsPresenter(QObject):
         self.providers_changed.emit()
         return None
 
-    def add_custom_provider(self, name: str, base_url: str) -> str:
+    def add_custom_provider(
+        self, name: str, base_url: str, *, api_key_env: str | None = None
+    ) -> str:
         """Add an OpenAI-compatible endpoint and return its id.
+
+        Args:
+            name: Display name (the URL when empty).
+            base_url: The API base URL.
+            api_key_env: An environment variable that may hold its key (a stored key wins).
 
         Raises:
             ValueError: the name is empty or the URL is not http(s), with a readable message.
@@ -169,6 +176,10 @@ class SettingsPresenter(QObject):
             )
         except ValidationError as error:
             raise ValueError(_first_problem(error)) from None
+        if api_key_env:
+            settings = settings.with_provider(
+                profile.model_copy(update={"api_key_env": api_key_env})
+            )
         self._replace(settings)
         self.providers_changed.emit()
         return profile.id

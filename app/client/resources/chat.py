@@ -140,7 +140,7 @@ class Completions:
         except httpx.TransportError as exc:
             await response.aclose()
             raise APIConnectionError(
-                client._connection_message(exc), request=response.request
+                client._connection_message(exc, response.request), request=response.request
             ) from exc
         completion = client._parse(response, ChatCompletion)
         completion._timings = ServerTimings.from_sources(response.headers, completion.perf_metrics)

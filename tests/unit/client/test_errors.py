@@ -241,9 +241,64 @@ async def test_connection_refused_is_a_connection_error(
         with pytest.raises(APIConnectionError) as caught:
             await client.chat.completions.create(model="m", messages=MESSAGES)
     assert not isinstance(caught.value, APITimeoutError)
-    assert str(caught.value).startswith("Connection error")
+    assert str(caught.value).startswith(f"Could not connect to {url}/chat/completions: ")
     assert API_KEY not in repr(caught.value)
     assert [attempt for attempt, _ in retry_delays] == [0, 1]
+
+
+@async_test
+async def test_an_unreachable_provider_is_named_in_the_error(
+    retry_delays: list[tuple[int, float]],
+) -> None:
+    async with AsyncClient(base_url="http://127.0.0.1:9/v1", api_key=API_KEY) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.models.list()
+    shown = str(caught.value)
+    assert shown.startswith("Could not connect to http://127.0.0.1:9/v1/models: ")
+    assert shown.removeprefix("Could not connect to http://127.0.0.1:9/v1/models: ")  # the cause
+    assert API_KEY not in shown and API_KEY not in repr(caught.value)
+
+
+@async_test
+async def test_the_url_in_a_connection_error_has_no_user_info_or_key() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("All connection attempts failed", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    client = AsyncClient(
+        base_url=f"https://me:pass@llm.example.com/{API_KEY}/v1",
+        api_key=API_KEY,
+        max_retries=0,
+        http_client=http,
+    )
+    try:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.models.list()
+    finally:
+        await http.aclose()
+    assert str(caught.value) == (
+        "Could not connect to https://llm.example.com/***/v1/models: All connection attempts failed"
+    )
+
+
+@async_test
+async def test_timeouts_name_the_url_too() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            raise httpx.ConnectTimeout("timed out", request=request)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+    client = AsyncClient(base_url="http://10.1.2.3:8000/v1", max_retries=0, http_client=http)
+    try:
+        with pytest.raises(APITimeoutError) as connecting:
+            await client.models.list()
+        with pytest.raises(APITimeoutError) as waiting:
+            await client.chat.completions.create(model="m", messages=MESSAGES)
+    finally:
+        await http.aclose()
+    assert str(connecting.value) == "Timed out connecting to http://10.1.2.3:8000/v1/models."
+    assert str(waiting.value) == "Request to http://10.1.2.3:8000/v1/chat/completions timed out."
 
 
 @async_test
