@@ -87,7 +87,8 @@ class MainWindow(QMainWindow):
         self._started = True
         for presenter in self.presenters.values():
             presenter.refresh_models(include_local=False)
-        self._build_next_tab()
+        # After the shown tab has painted: building the others must not delay its first frame.
+        QTimer.singleShot(0, self._build_next_tab)
 
     def _build_next_tab(self) -> None:
         pending = [i for i, spec in enumerate(TABS) if spec.id not in self.presenters]

@@ -389,7 +389,10 @@ class JsonPresenter(Workbench):
 
     def pane_problems(self, index: int, prompt: str | None = None) -> list[str]:
         """What pane ``index``'s provider will not do with the schema in its mode."""
-        return self.panes[index].problems(self._check.schema, prompt)
+        schema = self._check.schema
+        if prompt is not None and self._describe_schema and schema is not None:
+            prompt = describe(schema) + "\n" + prompt  # the system message asks for JSON
+        return self.panes[index].problems(schema, prompt)
 
     def agreement(self) -> list[FieldAgreement]:
         """Field by field, which panes' valid JSON agree (panes without JSON count as missing)."""

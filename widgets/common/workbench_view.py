@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -324,6 +324,9 @@ class WorkbenchView(QWidget):
         index = self.presenter.add_target()
         if index is not None:
             self._select(index)
+            view = self.pane_views[index]
+            # After the grid has laid the new pane out: scroll it into sight.
+            QTimer.singleShot(0, lambda: self.grid_scroll.ensureWidgetVisible(view))
 
     def _ask_export(self, kind: str) -> None:
         dialog = QFileDialog(self, "Export comparison")
