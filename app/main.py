@@ -135,7 +135,8 @@ def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainW
     from app.presenters.services import Services
     from app.presenters.settings import SettingsPresenter
     from app.runtime import AsyncRunner
-    from app.settings import SecretStore, load_settings
+    from app.secrets import SecretStore
+    from app.settings import load_settings
 
     config_dir: Path = args.config_dir
     first_run = not (config_dir / "settings.json").exists()

@@ -14,7 +14,8 @@ from app.domain.catalog import load_catalog
 if TYPE_CHECKING:
     from app.client import AsyncClient
     from app.engine.process import EngineProcess
-    from app.settings import AppSettings, ProviderProfile, SecretStore
+    from app.secrets import SecretStore
+    from app.settings import AppSettings, ProviderProfile
 
 __all__ = ["Connections", "ModelList", "ProviderUnavailableError"]
 

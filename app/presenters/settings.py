@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 
-from app.settings import AppSettings, ProviderProfile, SecretStore, TargetSettings, save_settings
+from app.secrets import SecretStore
+from app.settings import AppSettings, ProviderProfile, TargetSettings, save_settings
 from app.storage import WindowState, save_window_state
 
 __all__ = ["SettingsPresenter"]

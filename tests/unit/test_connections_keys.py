@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from app.domain.connections import Connections
-from app.settings import AppSettings, SecretStore
+from app.secrets import SecretStore
+from app.settings import AppSettings
 from tests.fake_server import FakeServer
 
 KEY = "sk-custom-endpoint-0123456789"

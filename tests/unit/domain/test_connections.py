@@ -8,7 +8,8 @@ import pytest
 
 from app.client import AuthenticationError
 from app.domain.connections import Connections, ProviderUnavailableError
-from app.settings import AppSettings, SecretStore
+from app.secrets import SecretStore
+from app.settings import AppSettings
 from tests.fake_server import FakeServer, Scripted
 
 
