@@ -300,6 +300,25 @@ def test_the_model_pickers_tooltip_names_the_whole_model_id(qtbot: Any, bench: A
     assert picker.toolTip().splitlines()[0] == long_id
 
 
+def test_a_long_model_id_is_elided_in_the_middle_in_a_narrow_picker(qtbot: Any, bench: Any) -> None:
+    long_id = "accounts/fireworks/models/llama-v3p3-70b-instruct"
+    picker = bench.pane_views[1].model_picker
+    picker.lineEdit().clear()
+    qtbot.keyClicks(picker.lineEdit(), long_id)
+    qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Return)
+    picker.setFixedWidth(picker.fontMetrics().horizontalAdvance(long_id) // 2)
+    bench.findChild(QPlainTextEdit, "promptInput").setFocus()
+    qtbot.waitUntil(lambda: not picker.lineEdit().hasFocus())
+
+    shown = picker.lineEdit().shown_text()
+
+    assert "…" in shown and len(shown) < len(long_id)
+    assert shown.startswith("accounts/") and shown.endswith("instruct")
+    picker.lineEdit().setFocus()
+    qtbot.waitUntil(lambda: picker.lineEdit().hasFocus())
+    assert picker.lineEdit().shown_text() == long_id
+
+
 _REAL_CONFIRM = WorkbenchView.confirm_discard
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QAction, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,19 +27,30 @@ PANE_MIN_WIDTH = 280
 
 
 class _MiddleElidedLineEdit(QLineEdit):
-    """Shows a long model id with its middle elided (``accounts/…/llama-v3p1``) until focused."""
+    """Shows a long model id with its middle elided (``accounts/…/llama-v3p1``) until focused.
+
+    The start of an id names the account and the end names the model, so both stay visible.
+    """
+
+    def _text_area(self) -> QRect:
+        return self.contentsRect().adjusted(2, 0, -2, 0)
+
+    def shown_text(self) -> str:
+        """The text as painted: the whole id when it fits or while editing, else elided."""
+        width = self._text_area().width()
+        if self.hasFocus() or self.fontMetrics().horizontalAdvance(self.text()) <= width:
+            return self.text()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle, width)
 
     def paintEvent(self, event: QPaintEvent) -> None:
-        metrics = self.fontMetrics()
-        area = self.contentsRect().adjusted(2, 0, -2, 0)
-        if self.hasFocus() or metrics.horizontalAdvance(self.text()) <= area.width():
+        shown = self.shown_text()
+        if shown == self.text():
             super().paintEvent(event)
             return
         painter = QPainter(self)
         painter.setPen(self.palette().text().color())
-        elided = metrics.elidedText(self.text(), Qt.TextElideMode.ElideMiddle, area.width())
         painter.drawText(
-            area, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), elided
+            self._text_area(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown
         )
 
 
