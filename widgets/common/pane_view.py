@@ -49,9 +49,8 @@ class _MiddleElidedLineEdit(QLineEdit):
             return
         painter = QPainter(self)
         painter.setPen(self.palette().text().color())
-        painter.drawText(
-            self._text_area(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown
-        )
+        alignment = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        painter.drawText(self._text_area(), int(alignment), shown)
 
 
 class PaneView(QFrame):
