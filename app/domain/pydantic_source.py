@@ -40,7 +40,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["schema_from_pydantic_source"]
+__all__ = ["AnnotationReader", "literal_value", "schema_from_pydantic_source"]
 
 # What each importable module may provide; the canonical name of each is "module.name".
 _MODULE_NAMES: dict[str, frozenset[str]] = {
@@ -293,7 +293,7 @@ class _Reader:
                 or not isinstance(statement.targets[0], ast.Name)
             ):
                 raise _fail(statement, f"enum {node.name}: only NAME = literal members are allowed")
-            value = _literal(statement.value)
+            value = literal_value(statement.value)
             if mixin is not None and type(value) is not mixin:
                 raise _fail(
                     statement, f"enum {node.name}: value {value!r} is not a {mixin.__name__}"
@@ -341,9 +341,9 @@ class _Reader:
             for keyword in value.keywords:
                 if keyword.arg is None:
                     raise _fail(keyword.value, "** is not allowed in ConfigDict(...)")
-                config[keyword.arg] = _literal(keyword.value)
+                config[keyword.arg] = literal_value(keyword.value)
         elif value is not None:
-            config = _literal(value)
+            config = literal_value(value)
             if not isinstance(config, dict):
                 raise _fail(value, "model_config must be a dict")
         else:
@@ -403,7 +403,7 @@ class _Reader:
                 raise _fail(factory, "default_factory must be list, dict or a class of this source")
             result.required = False
         for key, node in arguments.items():
-            result.options[key] = _literal(node)
+            result.options[key] = literal_value(node)
 
     def _default(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
@@ -412,7 +412,7 @@ class _Reader:
                 if node.attr not in enum.members:
                     raise _fail(node, f"{node.value.id} has no member {node.attr}")
                 return enum.members[node.attr]
-        return _literal(node)
+        return literal_value(node)
 
     def _type(self, node: ast.expr) -> _Type:
         if isinstance(node, ast.Constant):
@@ -560,8 +560,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _literal(node: ast.expr) -> Any:
-    """The value of a literal node; checked first, so ``literal_eval`` only sees plain data."""
+def literal_value(node: ast.expr) -> Any:
+    """The value of a literal node; checked first, so ``literal_eval`` only sees plain data.
+
+    Raises:
+        ValueError: the node is not built only from literals (a call, a name, ...); the message
+            names the line.
+    """
     _check_literal(node)
     return _jsonable(ast.literal_eval(node))
 
@@ -704,6 +709,31 @@ def _title_wanted(kind: _Type) -> bool:
     """pydantic leaves the field title out when the field is a model or enum (or Optional one)."""
     inner = _nullable_inner(kind) or kind
     return inner.kind != "ref"
+
+
+class AnnotationReader:
+    """Reads single type annotations into JSON Schema, as pydantic would render a field's type.
+
+    For other ``ast``-only readers of pasted code (a function's parameters for a tool
+    definition): the same supported types and error messages as the models here, with the
+    module's imports read first so that ``from typing import Literal`` or ``import typing``
+    make those names known. Classes are not known, so a class name is an unknown type.
+    """
+
+    def __init__(self) -> None:
+        self._reader = _Reader(frozenset())
+
+    def read_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """Make the names of an import known; raises ValueError for modules outside the subset."""
+        if isinstance(node, ast.Import):
+            self._reader._import(node)
+        else:
+            self._reader._import_from(node)
+
+    def schema(self, annotation: ast.expr) -> dict[str, Any]:
+        """The JSON Schema of ``annotation``; raises ValueError (with the line) for other types."""
+        kind = self._reader._type(annotation)
+        return _Writer(self._reader).type_schema(kind, {}, annotation)
 
 
 def schema_from_pydantic_source(source: str, model: str | None = None) -> dict[str, Any]:
