@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["MetricsRecorder", "RunMetrics"]
+__all__ = ["MetricsRecorder", "RunMetrics", "combined"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +126,40 @@ class MetricsRecorder:
             return None
         # The first token closes the prefill; the rate covers the tokens that followed it.
         return (completion_tokens - 1) / span
+
+
+def _sum(values: list[Any]) -> Any:
+    # Unknown in any part makes the whole unknown: a total that silently skipped a step lies.
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+def combined(runs: list[RunMetrics]) -> RunMetrics | None:
+    """The figures of several requests that answered one input (the steps of a tool loop).
+
+    Times, tokens and cost add up; TTFT is the first request's (when the user first saw
+    something); tok/s is output tokens over the summed decode time; ``finish_reason`` is the
+    last request's.
+    """
+    if not runs:
+        return None
+    if len(runs) == 1:
+        return runs[0]
+    decode_s = [
+        r.completion_tokens / r.decode_tokens_per_s
+        for r in runs
+        if r.completion_tokens and r.decode_tokens_per_s
+    ]
+    completion = _sum([r.completion_tokens for r in runs])
+    return RunMetrics(
+        total_s=_sum([r.total_s for r in runs]),
+        ttft_s=runs[0].ttft_s,
+        server_ttft_s=runs[0].server_ttft_s,
+        prompt_tokens=_sum([r.prompt_tokens for r in runs]),
+        completion_tokens=completion,
+        cached_tokens=_sum([r.cached_tokens for r in runs]),
+        tokens_estimated=any(r.tokens_estimated for r in runs),
+        decode_tokens_per_s=completion / sum(decode_s) if completion and decode_s else None,
+        cost_usd=_sum([r.cost_usd for r in runs]),
+        finish_reason=runs[-1].finish_reason,
+        request_id=runs[-1].request_id,
+    )

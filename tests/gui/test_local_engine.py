@@ -126,3 +126,81 @@ def test_the_engines_grammar_makes_structured_output_valid(
     value = json.loads(view.findChild(QPlainTextEdit, "output").toPlainText())
     assert set(value) == {"location", "temperature", "condition", "humidity"}
     assert pane.last_metrics is not None and pane.last_metrics.valid_json_s is not None
+
+
+def _tools_tab(make_app: Any, *names: str) -> Any:
+    from app.domain.tools import TEMPLATES
+
+    tab = make_app("--tab", "tools").window.findChild(object, "tab-tools")
+    assert tab.presenter.panes[0].provider_id == "local"
+    tab.findChild(QPlainTextEdit, "toolsEditor").setPlainText(
+        json.dumps([TEMPLATES[name] for name in names])
+    )
+    tab.params.editor("max_tokens").setValue(96)
+    tab.params.editor("seed").setValue(5)
+    return tab
+
+
+def _choose(tab: Any, choice: str) -> None:
+    picker = tab.findChild(QComboBox, "toolChoice")
+    picker.setCurrentIndex(picker.findData(choice))
+
+
+@pytest.mark.parametrize("choice", ["required", "calculator"])
+def test_the_engines_grammar_makes_required_and_named_tool_calls_valid(
+    qtbot: Any, make_app: Any, choice: str
+) -> None:
+    tab = _tools_tab(make_app, "get_weather", "calculator")
+    _choose(tab, choice)
+    pane = tab.presenter.panes[0]
+    tab.prompt.setPlainText("What is 12 times 7?")
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=180_000)
+    assert pane.outcome == "waiting", pane.error
+    assert pane.pending, "a required call was not made"
+    allowed = {"get_weather", "calculator"} if choice == "required" else {choice}
+    for call in pane.pending:
+        assert call.name in allowed
+        assert call.check.ok, call.check.label  # the grammar follows the tool's parameters
+        assert tab.pane_views[0].findChild(object, f"toolCall-{call.index}") is not None
+    assert pane.last_request is not None and pane.last_request["tool_choice"] == (
+        "required" if choice == "required" else {"type": "function", "function": {"name": choice}}
+    )
+
+
+def test_with_auto_the_engine_answers_in_words_or_with_valid_calls(
+    qtbot: Any, make_app: Any
+) -> None:
+    tab = _tools_tab(make_app, "get_weather")
+    pane = tab.presenter.panes[0]
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=180_000)
+    # Which of the two a small model picks differs between CPUs; either must be well formed.
+    assert pane.outcome in ("answered", "waiting"), pane.error
+    if pane.outcome == "waiting":
+        assert all(call.name == "get_weather" and call.check.ok for call in pane.pending)
+    else:
+        assert pane.answer == pane.entries[-1].content
+
+
+def test_a_built_in_tools_result_reaches_the_engine_in_the_next_step(
+    qtbot: Any, make_app: Any
+) -> None:
+    tab = _tools_tab(make_app, "calculator")
+    _choose(tab, "calculator")
+    tab.findChild(object, "autoRun").setChecked(True)
+    tab.findChild(object, "maxSteps").setValue(2)
+    pane = tab.presenter.panes[0]
+    tab.prompt.setPlainText("Use the calculator for 6 * 7.")
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=240_000)
+    assert pane.outcome == "waiting" and pane.step == 2, (pane.outcome, pane.note, pane.error)
+    sent = pane.last_request["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    call = sent[1]["tool_calls"][0]
+    assert sent[2]["tool_call_id"] == call["id"]
+    result = json.loads(sent[2]["content"])
+    assert "result" in result or "error" in result  # the built-in answered, whatever was asked
+    first, second = pane._step_metrics
+    # The engine read the tool result: the second prompt holds the first step and its answer.
+    assert second.prompt_tokens > first.prompt_tokens

@@ -50,7 +50,16 @@ def _json(services: Services) -> tuple[Workbench, WorkbenchView]:
     return presenter, JsonTab(presenter)
 
 
+def _tools(services: Services) -> tuple[Workbench, WorkbenchView]:
+    from app.presenters.tools import ToolsPresenter
+    from widgets.tabs.tools_tab import ToolsTab
+
+    presenter = ToolsPresenter(services)
+    return presenter, ToolsTab(presenter)
+
+
 TABS: tuple[TabSpec, ...] = (
     TabSpec("chat", "Chat", _chat),
+    TabSpec("tools", "Tool calling", _tools),
     TabSpec("json", "Structured output", _json),
 )

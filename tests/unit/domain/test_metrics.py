@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.metrics import MetricsRecorder
+from app.domain.metrics import MetricsRecorder, RunMetrics, combined
 
 
 def test_decode_rate_excludes_prefill_and_uses_reported_usage() -> None:
@@ -53,3 +53,40 @@ def test_server_figures_fill_gaps_and_usage_wins() -> None:
     assert recorder.summary(1.0).prompt_tokens == 121
     assert recorder.summary(1.0).cached_tokens == 0
     assert recorder.summary(1.0).with_cost(0.25).cost_usd == 0.25
+
+
+def test_combined_adds_the_steps_of_a_loop_and_keeps_the_first_ttft() -> None:
+    first = RunMetrics(
+        total_s=2.0,
+        ttft_s=0.5,
+        prompt_tokens=100,
+        completion_tokens=20,
+        decode_tokens_per_s=20.0,
+        cost_usd=0.001,
+        finish_reason="tool_calls",
+    )
+    second = RunMetrics(
+        total_s=1.0,
+        ttft_s=0.2,
+        prompt_tokens=150,
+        completion_tokens=30,
+        decode_tokens_per_s=60.0,
+        cost_usd=0.002,
+        finish_reason="stop",
+    )
+
+    total = combined([first, second])
+
+    assert total is not None
+    assert (total.total_s, total.ttft_s) == (3.0, 0.5)
+    assert (total.prompt_tokens, total.completion_tokens) == (250, 50)
+    assert total.cost_usd == pytest.approx(0.003)
+    assert total.decode_tokens_per_s == pytest.approx(50 / (1.0 + 0.5))
+    assert total.finish_reason == "stop"
+
+
+def test_combined_says_unknown_rather_than_a_partial_sum() -> None:
+    priced, unpriced = RunMetrics(cost_usd=0.01, total_s=1.0), RunMetrics(total_s=1.0)
+    total = combined([priced, unpriced])
+    assert total is not None and total.cost_usd is None and total.total_s == 2.0
+    assert combined([]) is None and combined([priced]) is priced
