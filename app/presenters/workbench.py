@@ -279,10 +279,13 @@ class WorkbenchPane(QObject):
         clean_params(self._params, self.param_specs)  # a bad value is reported before sending
         profile = self._services.settings.settings.provider(self._provider_id)
         where = profile.base_url_for(self._model) if profile.base_url else "the built-in engine"
+        # Said until the server answers (see _consume), not only until a client exists.
         self.status_changed.emit(f"Connecting to {where}…")
-        client = await self._services.connections.client(self._provider_id)
-        self.status_changed.emit("")
-        return client
+        try:
+            return await self._services.connections.client(self._provider_id)
+        except BaseException:
+            self.status_changed.emit("")
+            raise
 
     def _request_params(self) -> dict[str, Any]:
         """The parameters to send: those the user set, in their wire types."""
@@ -329,10 +332,14 @@ class WorkbenchPane(QObject):
         """
         outbox = _Outbox(on_text, on_reasoning or (lambda _text: None))
         live = _LiveMetrics(self, clock)
+        connecting = True
         try:
             async with aclosing(events):  # type: ignore[type-var]
                 handled = 0
                 async for event in events:
+                    if connecting and not isinstance(event, Started):
+                        connecting = False
+                        self.status_changed.emit("")
                     match event:
                         case TextDelta(text=text):
                             outbox.add_text(text)
@@ -357,6 +364,8 @@ class WorkbenchPane(QObject):
         finally:
             outbox.deliver()
             live.flush()
+            if connecting:
+                self.status_changed.emit("")
         return None
 
     # -- internals -----------------------------------------------------------------------------

@@ -485,3 +485,41 @@ def test_same_model_times_n_panes_say_what_sets_them_apart(qtbot: Any, bench: An
         "seed 1 · temp 0",
         "seed 2 · temp 0",
     ]
+
+
+def test_the_pane_says_where_it_connects_until_the_server_answers(
+    qtbot: Any, bench: Any, fake_server: FakeServer
+) -> None:
+    release = threading.Event()
+    fake_server.by_model["model-a"].append(Scripted(chunks=["hello"], wait_for=release))
+    fake_server.by_model["model-b"].append(Scripted(chunks=["b"]))
+    fake_server.by_model["model-c"].append(Scripted(chunks=["c"]))
+    status = bench.pane_views[0].findChild(QLabel, "statusLabel")
+    send(qtbot, bench, "hi")
+    qtbot.waitUntil(
+        lambda: any(r.json and r.json.get("model") == "model-a" for r in fake_server.requests)
+    )
+    assert status.text().startswith("Connecting to http://127.0.0.1:")
+    assert fake_server.url.rstrip("/") in status.text()
+    release.set()
+    wait_idle(qtbot, bench)
+    assert status.text() == ""
+
+
+def test_an_unreachable_provider_is_named_in_the_error(
+    qtbot: Any, make_app: Any, no_retry_wait: None
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    app = make_app("--provider", url, "--model", "m")
+    tab = app.window.findChild(object, "tab-chat")
+    send(qtbot, tab, "hi")
+    wait_idle(qtbot, tab)
+    turn = tab.presenter.panes[0].turns[-1]
+    assert turn.error is not None and f"127.0.0.1:{port}" in turn.error
+    shown = tab.pane_views[0].findChild(QLabel, "statusLabel").text()
+    assert "Connecting" not in shown and f"127.0.0.1:{port}" in shown
