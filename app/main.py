@@ -269,11 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_until_quit(built: Built) -> int:
     """Run the Qt+asyncio loop until :func:`_run` has finished shutting everything down."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import qasync
 
     with asyncio.Runner(loop_factory=qasync.QEventLoop) as runner:
         loop = runner.get_loop()
+        # Work sent to threads (decoding images, audio) leaves one core to the UI: qasync's own
+        # default of ten threads makes the heartbeat miss 16 ms (bench/vision_prepare.py).
+        workers = max(1, (os.cpu_count() or 2) - 1)
+        loop.set_default_executor(ThreadPoolExecutor(workers, thread_name_prefix="fireplay"))
         session = loop.create_task(_run(built), name="fireplay")
         session.add_done_callback(lambda _task: loop.stop())
         # Qt's event loop also ends when something other than Fireplay quits the application

@@ -29,10 +29,16 @@ class TurnStatus(StrEnum):
 
 @dataclass
 class Turn:
-    """One message of the conversation, with what Fireplay learned while receiving it."""
+    """One message of the conversation, with what Fireplay learned while receiving it.
+
+    A user turn may carry images: ``images`` are their content parts as sent (``image_url``
+    parts, prepared for the pane's provider) and ``image_names`` what the user attached.
+    """
 
     role: Role
     content: str = ""
+    images: list[dict[str, Any]] = field(default_factory=list)
+    image_names: list[str] = field(default_factory=list)
     reasoning: str = ""
     status: TurnStatus = TurnStatus.COMPLETE
     error: str | None = None
@@ -46,10 +52,14 @@ class Conversation:
 
     system_prompt: str = ""
     turns: list[Turn] = field(default_factory=list)
+    #: Images go before the text in a message (Llama 3.2 Vision wants them first).
+    images_first: bool = True
 
-    def add_user(self, text: str) -> Turn:
-        """Append a user turn."""
-        turn = Turn(Role.USER, text)
+    def add_user(
+        self, text: str, images: list[dict[str, Any]] | None = None, names: list[str] | None = None
+    ) -> Turn:
+        """Append a user turn, with the content parts of its images and their names."""
+        turn = Turn(Role.USER, text, images=list(images or ()), image_names=list(names or ()))
         self.turns.append(turn)
         return turn
 
@@ -100,13 +110,20 @@ class Conversation:
             if turn.role is not Role.USER:
                 continue
             if index == last_user:
-                messages.append({"role": "user", "content": turn.content})
+                messages.append({"role": "user", "content": self._user_content(turn)})
                 break
             reply = self._reply_to(index)
             if reply is not None and reply.content and reply.status in _SENT_AGAIN:
-                messages.append({"role": "user", "content": turn.content})
+                messages.append({"role": "user", "content": self._user_content(turn)})
                 messages.append({"role": "assistant", "content": reply.content})
         return messages
+
+    def _user_content(self, turn: Turn) -> str | list[dict[str, Any]]:
+        # Images stay in the turn they came with, so every follow-up sends them again.
+        if not turn.images:
+            return turn.content
+        text = [{"type": "text", "text": turn.content}] if turn.content else []
+        return [*turn.images, *text] if self.images_first else [*text, *turn.images]
 
     def _reply_to(self, user_index: int) -> Turn | None:
         following = self.turns[user_index + 1 : user_index + 2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
@@ -117,11 +118,19 @@ class ChatPane(WorkbenchPane):
 
     # -- commands ------------------------------------------------------------------------------
 
-    def send(self, text: str) -> bool:
-        """Append ``text`` as a user turn and stream the reply; False when nothing was sent."""
-        if self.busy or not text.strip():
+    def send(
+        self,
+        text: str,
+        images: list[dict[str, Any]] | None = None,
+        image_names: list[str] | None = None,
+    ) -> bool:
+        """Append ``text`` (and its images' content parts) as a user turn and stream the reply.
+
+        Returns False when nothing was sent.
+        """
+        if self.busy or not (text.strip() or images):
             return False
-        self._conversation.add_user(text)
+        self._conversation.add_user(text, images, image_names)
         self.turn_added.emit(len(self.turns) - 1)
         self._start_reply()
         return True
@@ -183,6 +192,19 @@ class ChatPane(WorkbenchPane):
     async def _stream_reply(self, turn: Turn, index: int) -> None:
         self._conversation.system_prompt = self._system_prompt()
         messages = self._conversation.api_messages()
+        images = sum(
+            1
+            for message in messages
+            if isinstance(message["content"], list)
+            for part in message["content"]
+            if part.get("type") == "image_url"
+        )
+
+        def measured(metrics: RunMetrics | None) -> RunMetrics | None:
+            if metrics is None or not images:
+                return metrics
+            return replace(metrics, image_count=images)
+
         try:
             client = await self._client()
             params = self._request_params()
@@ -212,18 +234,18 @@ class ChatPane(WorkbenchPane):
             outcome = await self._consume(events, add_text, add_reasoning)
         except asyncio.CancelledError:
             turn.status = TurnStatus.STOPPED
-            turn.metrics = self.live_snapshot
+            turn.metrics = measured(self.live_snapshot)
             self._end(turn, index)
             raise
         match outcome:
             case Finished(metrics=metrics):
                 turn.status = TurnStatus.COMPLETE
-                turn.metrics = metrics
+                turn.metrics = measured(metrics)
                 turn.finish_reason = metrics.finish_reason
                 self._end(turn, index)
                 self.reply_finished.emit(turn.content)
             case Failed(message=message, metrics=metrics):
-                self._fail(turn, index, message, metrics)
+                self._fail(turn, index, message, measured(metrics))
 
     def _stopped_before_start(self) -> None:
         for index in range(len(self.turns) - 1, -1, -1):

@@ -204,3 +204,39 @@ def test_a_built_in_tools_result_reaches_the_engine_in_the_next_step(
     first, second = pane._step_metrics
     # The engine read the tool result: the second prompt holds the first step and its answer.
     assert second.prompt_tokens > first.prompt_tokens
+
+
+def test_the_engine_reads_a_dropped_receipt_and_the_pane_says_ocr_assisted(
+    qtbot: Any, make_app: Any, tmp_path: Any
+) -> None:
+    from tests.engine.helpers import receipt_png
+
+    tab = make_app("--tab", "vision").window.findChild(object, "tab-vision")
+    pane = tab.presenter.panes[0]
+    assert pane.provider_id == "local"
+    assert "OCR-assisted" in tab.pane_views[0].findChild(object, "paneNotes").text()
+    tab.params.editor("max_tokens").setValue(8)
+    tab.params.editor("seed").setValue(1)
+
+    def ask(lines: list[str], name: str) -> int:
+        path = tmp_path / name
+        path.write_bytes(receipt_png(lines))
+        tab.presenter.add_files([path])
+        send = tab.findChild(QPushButton, "sendButton")
+        qtbot.waitUntil(
+            lambda: bool(tab.presenter.attachments) and send.isEnabled(), timeout=20_000
+        )
+        tab.presenter.clear()
+        tab.prompt.setPlainText("What is the total?")
+        qtbot.mouseClick(send, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(pane.turns) == 2 and not pane.busy, timeout=180_000)
+        metrics = pane.last_metrics
+        assert pane.turns[-1].status is TurnStatus.COMPLETE, pane.turns[-1].error
+        assert metrics is not None and metrics.image_count == 1
+        assert metrics.prompt_tokens is not None
+        return metrics.prompt_tokens
+
+    # What the OCR read went into the prompt: printed lines make it longer.
+    blank = ask([], "blank.png")
+    printed = ask(["HARDWARE STORE", "Hammer      12.99", "TOTAL       12.99"], "receipt.png")
+    assert printed > blank

@@ -453,3 +453,17 @@ def test_the_summary_compares_what_each_model_called(
     assert table.item(0, 1).text() == 'get_weather({"city": "Paris"})'
     assert table.item(0, 2).text() == "1/1" and table.item(0, 4).text() == "waiting"
     assert table.item(1, 1).text() == "(no calls)" and table.item(1, 4).text() == "answered"
+
+
+def test_a_model_the_catalog_says_calls_no_tools_gets_a_warning_not_a_block(
+    qtbot: Any, tab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FIREWORKS_API_KEY", raising=False)  # the model list stays offline
+    warning = tab.pane_views[0].findChild(QLabel, "paneWarning")
+    pane = tab.presenter.panes[0]
+    pane.set_provider("fireworks")
+    pane.set_model("accounts/fireworks/models/llama-v3p1-8b-instruct")
+    assert "does not call tools" in warning.text() and not warning.isHidden()
+    assert tab.findChild(QPushButton, "sendButton").isEnabled()
+    pane.set_model("accounts/fireworks/models/llama-v3p1-405b-instruct")
+    assert warning.isHidden()

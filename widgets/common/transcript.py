@@ -145,6 +145,12 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(2)
         self._layout.addLayout(header)
+        if turn.image_names:
+            images = QLabel("Images: " + ", ".join(turn.image_names))
+            images.setObjectName("messageImages")
+            images.setWordWrap(True)
+            images.setStyleSheet("color: #57606a;")
+            self._layout.addWidget(images)
         self._layout.addWidget(self.body)
         self._layout.addWidget(self.error_label)
         self._layout.addWidget(self.metrics_label)

@@ -58,8 +58,17 @@ def _tools(services: Services) -> tuple[Workbench, WorkbenchView]:
     return presenter, ToolsTab(presenter)
 
 
+def _vision(services: Services) -> tuple[Workbench, WorkbenchView]:
+    from app.presenters.vision import VisionPresenter
+    from widgets.tabs.vision_tab import VisionTab
+
+    presenter = VisionPresenter(services)
+    return presenter, VisionTab(presenter)
+
+
 TABS: tuple[TabSpec, ...] = (
     TabSpec("chat", "Chat", _chat),
     TabSpec("tools", "Tool calling", _tools),
     TabSpec("json", "Structured output", _json),
+    TabSpec("vision", "Image questions", _vision),
 )

@@ -92,3 +92,23 @@ def test_edit_last_takes_back_the_last_exchange() -> None:
 
 def test_roles_serialise_as_openai_roles() -> None:
     assert Role.USER.value == "user" and Role.ASSISTANT.value == "assistant"
+
+
+def test_images_travel_with_their_turn_before_or_after_the_text() -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    chat = Conversation()
+    chat.add_user("What is this?", [image], ["cat.png"])
+    reply = chat.start_reply()
+    reply.content, reply.status = "A cat.", TurnStatus.COMPLETE
+    chat.add_user("What colour?")
+
+    first, answer, follow_up = chat.api_messages()
+    assert first == {
+        "role": "user",
+        "content": [image, {"type": "text", "text": "What is this?"}],
+    }
+    assert answer == {"role": "assistant", "content": "A cat."}
+    assert follow_up == {"role": "user", "content": "What colour?"}
+    chat.images_first = False
+    assert chat.api_messages()[0]["content"] == [{"type": "text", "text": "What is this?"}, image]
+    assert chat.turns[0].image_names == ["cat.png"]
