@@ -467,3 +467,18 @@ def test_a_model_the_catalog_says_calls_no_tools_gets_a_warning_not_a_block(
     assert tab.findChild(QPushButton, "sendButton").isEnabled()
     pane.set_model("accounts/fireworks/models/llama-v3p1-405b-instruct")
     assert warning.isHidden()
+
+
+def test_a_stream_that_drops_mid_loop_keeps_what_arrived_and_says_where(
+    qtbot: Any, tab: Any, fake_server: FakeServer, no_retry_wait: None
+) -> None:
+    fake_server.script.append(Scripted(tool_calls=WEATHER_CALL, finish_reason="tool_calls"))
+    _send(qtbot, tab)
+    wait_idle(qtbot, tab)
+    fake_server.script.append(Scripted(chunks=["It is ", "18 degrees ", "and"], drop_after=2))
+    _send_results(qtbot, tab)
+    wait_idle(qtbot, tab)
+    pane = tab.presenter.panes[0]
+    assert pane.outcome == "failed" and "Stopped at step 2" in pane.note
+    assert "It is" in _transcript(tab)  # the partial answer stays on screen
+    assert pane.can_retry

@@ -499,7 +499,8 @@ def test_the_pane_says_where_it_connects_until_the_server_answers(
     qtbot.waitUntil(
         lambda: any(r.json and r.json.get("model") == "model-a" for r in fake_server.requests)
     )
-    assert status.text().startswith("Connecting to http://127.0.0.1:")
+    # Said once connecting takes a moment (the held request makes sure it does).
+    qtbot.waitUntil(lambda: status.text().startswith("Connecting to http://127.0.0.1:"))
     assert fake_server.url.rstrip("/") in status.text()
     release.set()
     wait_idle(qtbot, bench)
