@@ -83,7 +83,9 @@ def test_reasoning_toggle_appears_only_once_reasoning_arrives(
     view = chat.pane_views[0].transcript.view(3)
     # Mid-stream: the toggle is there, collapsed, and counts the reasoning received.
     toggle = view.findChild(QToolButton, "reasoningToggle")
-    assert toggle is not None and toggle.isVisibleTo(view)
+    assert toggle is not None
+    # Qt shows a widget added to a visible layout in the next event-loop turn.
+    qtbot.waitUntil(lambda: toggle.isVisibleTo(view), timeout=5000)
     qtbot.waitUntil(lambda: toggle.text() == "Reasoning (13 characters)", timeout=5000)
     assert not view.reasoning.isVisibleTo(view) and pane.busy
     release.set()
