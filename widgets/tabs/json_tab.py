@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QBrush, QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from app.domain.schema import MISSING, SAMPLES, FieldAgreement, RepeatStats, Sch
 from app.presenters.structured import MAX_REPEAT, MODES, JsonPane, JsonPresenter, RunOutcome
 from widgets.common.json_highlighter import JsonHighlighter
 from widgets.common.pane_view import PaneView
+from widgets.common.source_dialog import SourceDialog, monospace
 from widgets.common.workbench_view import WORKBENCH_SHORTCUTS, WorkbenchView
 
 __all__ = ["SHORTCUTS", "JsonPaneView", "JsonTab"]
@@ -50,10 +51,6 @@ _MODE_TEXT = {
 }
 _VALID_STYLE = "color: #1a7f37; font-weight: 600;"
 _INVALID_STYLE = "color: #a40e26; font-weight: 600;"
-
-
-def _monospace(editor: QPlainTextEdit) -> None:
-    editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
 
 class JsonPaneView(PaneView):
@@ -103,7 +100,7 @@ class JsonPaneView(PaneView):
         output = QPlainTextEdit()
         output.setReadOnly(True)
         output.setPlaceholderText("The JSON each model returns streams in here, then is validated.")
-        _monospace(output)
+        monospace(output)
         self._highlighter = JsonHighlighter(output.document())
         return output
 
@@ -283,7 +280,7 @@ class JsonTab(WorkbenchView):
         self.schema_editor.setObjectName("schemaEditor")
         self.schema_editor.setTabChangesFocus(True)
         self.schema_editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        _monospace(self.schema_editor)
+        monospace(self.schema_editor)
         self._schema_highlighter = JsonHighlighter(self.schema_editor.document())
         self.schema_status = QLabel()
         self.schema_status.setObjectName("schemaStatus")
@@ -323,7 +320,7 @@ class JsonTab(WorkbenchView):
         self.grammar_editor.setObjectName("grammarEditor")
         self.grammar_editor.setPlaceholderText('root ::= ("yes" | "no")')
         self.grammar_editor.setFixedHeight(70)
-        _monospace(self.grammar_editor)
+        monospace(self.grammar_editor)
         label = QLabel("Response format for this pane")
         label.setObjectName("hint")
         return [label, self.mode_picker, self.strict_check, self.grammar_editor]
@@ -388,21 +385,23 @@ class JsonTab(WorkbenchView):
         replace()
 
     def _open_pydantic(self) -> None:
-        _SourceDialog(
+        SourceDialog(
             "Schema from a pydantic model",
             "Paste a pydantic model (class … (BaseModel)). It is parsed, never imported or run.",
             self.presenter.schema_from_pydantic,
             self,
             name="pydanticDialog",
+            action="Use as schema",
         ).open()
 
     def _open_example(self) -> None:
-        _SourceDialog(
+        SourceDialog(
             "Schema from an example",
             "Paste an example JSON document; its schema is inferred (every key required).",
             self.presenter.schema_from_example,
             self,
             name="exampleDialog",
+            action="Use as schema",
         ).open()
 
     # -- presenter events ----------------------------------------------------------------------
@@ -435,54 +434,6 @@ class JsonTab(WorkbenchView):
     def _show_mode_widgets(self, pane: JsonPane) -> None:
         self.strict_check.setVisible(pane.mode == "json_schema")
         self.grammar_editor.setVisible(pane.mode == "grammar")
-
-
-class _SourceDialog(QDialog):
-    """Paste text, convert it to a schema; errors stay in the dialog with the text."""
-
-    def __init__(
-        self,
-        title: str,
-        hint: str,
-        convert: Callable[[str], None],
-        parent: QWidget,
-        *,
-        name: str,
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setWindowTitle(title)
-        self.resize(560, 420)
-        self._convert = convert
-        self.editor = QPlainTextEdit()
-        self.editor.setObjectName("sourceEditor")
-        _monospace(self.editor)
-        self.error = QLabel()
-        self.error.setObjectName("sourceError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #a40e26;")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.convert_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.convert_button.setText("Use as schema")
-        buttons.accepted.connect(self._on_convert)
-        buttons.rejected.connect(self.reject)
-        hint_label = QLabel(hint)
-        hint_label.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(hint_label)
-        layout.addWidget(self.editor, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-    def _on_convert(self) -> None:
-        try:
-            self._convert(self.editor.toPlainText())
-        except ValueError as error:
-            self.error.setText(str(error))
-            return
-        self.accept()
 
 
 class _AgreementDialog(QDialog):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase, QTextCursor
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,6 +50,7 @@ from app.presenters.tools import (
 from widgets.common.json_highlighter import JsonHighlighter
 from widgets.common.metrics_format import format_metrics
 from widgets.common.pane_view import PaneView
+from widgets.common.source_dialog import SourceDialog, monospace
 from widgets.common.workbench_view import WORKBENCH_SHORTCUTS, WorkbenchView
 
 __all__ = ["SHORTCUTS", "ToolsPaneView", "ToolsTab"]
@@ -74,15 +75,16 @@ _EMPTY_TEXT = (
     "Each pane shows its model's calls; answer them and the model goes on."
 )
 _CARDS_MAX_HEIGHT = 340
+_PYTHON_EXAMPLE = (
+    'def get_weather(city: str, unit: Literal["c", "f"] = "c") -> dict:\n'
+    '    """Current weather in a city.\n\n    Args:\n        city: The city name.\n'
+    '        unit: Temperature unit.\n    """'
+)
 _PARALLEL_CHOICES: tuple[tuple[str, bool | None], ...] = (
     ("Server default", None),
     ("Allowed", True),
     ("One call at a time", False),
 )
-
-
-def _monospace(editor: QPlainTextEdit) -> None:
-    editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
 
 
 def _fit_lines(editor: QPlainTextEdit, lines: int) -> None:
@@ -114,7 +116,7 @@ class _CallCard(QFrame):
         self.arguments = QPlainTextEdit()
         self.arguments.setObjectName("toolArguments")
         self.arguments.setTabChangesFocus(True)
-        _monospace(self.arguments)
+        monospace(self.arguments)
         _fit_lines(self.arguments, 3)
         self.source_label = QLabel()
         self.source_label.setObjectName("toolResultSource")
@@ -124,7 +126,7 @@ class _CallCard(QFrame):
         self.result.setObjectName("toolResult")
         self.result.setTabChangesFocus(True)
         self.result.setPlaceholderText('{"temperature_c": 18}')
-        _monospace(self.result)
+        monospace(self.result)
         _fit_lines(self.result, 3)
         header = QHBoxLayout()
         header.addWidget(self.name_label)
@@ -503,7 +505,7 @@ class ToolsTab(WorkbenchView):
         self.tools_editor.setObjectName("toolsEditor")
         self.tools_editor.setTabChangesFocus(True)
         self.tools_editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        _monospace(self.tools_editor)
+        monospace(self.tools_editor)
         self._tools_highlighter = JsonHighlighter(self.tools_editor.document())
         self.form = _ToolForm(self.presenter, self)
         self.editor_stack = QStackedWidget()
@@ -592,8 +594,16 @@ class ToolsTab(WorkbenchView):
             self.tools_status.show()
 
     def _open_python(self) -> None:
-        dialog = _PythonDialog(self.presenter.add_from_python, self)
-        dialog.open()
+        SourceDialog(
+            "Tool from a Python function",
+            "Paste a function (def name(arg: type = default) -> ...: with a docstring). "
+            "It is parsed, never imported or run.",
+            self.presenter.add_from_python,
+            self,
+            name="pythonToolDialog",
+            action="Add tool",
+            placeholder=_PYTHON_EXAMPLE,
+        ).open()
 
     def _ask_import(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import tools", "", "JSON (*.json)")
@@ -677,12 +687,12 @@ class _ToolForm(QWidget):
         _fit_lines(self.description, 3)
         self.parameters = QPlainTextEdit()
         self.parameters.setObjectName("toolFormParameters")
-        _monospace(self.parameters)
+        monospace(self.parameters)
         self._parameters_highlighter = JsonHighlighter(self.parameters.document())
         self.mock = QPlainTextEdit()
         self.mock.setObjectName("toolMock")
         self.mock.setPlaceholderText('{"city": "{{city}}", "temperature_c": 18}')
-        _monospace(self.mock)
+        monospace(self.mock)
         _fit_lines(self.mock, 3)
         self.mock_hint = QLabel()
         self.mock_hint.setObjectName("hint")
@@ -794,60 +804,12 @@ class _TextDialog(QDialog):
         self.resize(640, 520)
         self.text = QPlainTextEdit(text)
         self.text.setReadOnly(True)
-        _monospace(self.text)
+        monospace(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text, 1)
         layout.addWidget(buttons)
-
-
-class _PythonDialog(QDialog):
-    """Paste a Python function; it becomes a tool. Errors stay in the dialog with the text."""
-
-    def __init__(self, convert: Callable[[str], None], parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName("pythonToolDialog")
-        self.setWindowTitle("Tool from a Python function")
-        self.resize(600, 440)
-        self._convert = convert
-        hint = QLabel(
-            "Paste a function (def name(arg: type = default) -> ...: with a docstring). "
-            "It is parsed, never imported or run."
-        )
-        hint.setWordWrap(True)
-        self.editor = QPlainTextEdit()
-        self.editor.setObjectName("sourceEditor")
-        self.editor.setPlaceholderText(
-            'def get_weather(city: str, unit: Literal["c", "f"] = "c") -> dict:\n'
-            '    """Current weather in a city.\n\n    Args:\n        city: The city name.\n'
-            '        unit: Temperature unit.\n    """'
-        )
-        _monospace(self.editor)
-        self.error = QLabel()
-        self.error.setObjectName("sourceError")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #a40e26;")
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.convert_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.convert_button.setText("Add tool")
-        buttons.accepted.connect(self._on_convert)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(hint)
-        layout.addWidget(self.editor, 1)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-    def _on_convert(self) -> None:
-        try:
-            self._convert(self.editor.toPlainText())
-        except ValueError as error:
-            self.error.setText(str(error))
-            return
-        self.accept()
 
 
 class _SummaryDialog(QDialog):
