@@ -327,12 +327,10 @@ class JsonPresenter(Workbench):
     Signals (besides :class:`Workbench`'s):
         schema_checked(object): the :class:`SchemaCheck` of the schema text, after every edit.
         schema_replaced(str): the schema text was replaced (sample, pydantic, example, strict).
-        send_state_changed(): whether Send can act, or why not, may have changed.
     """
 
     schema_checked = Signal(object)
     schema_replaced = Signal(str)
-    send_state_changed = Signal()
 
     tab_id = "json"
 
@@ -342,8 +340,6 @@ class JsonPresenter(Workbench):
         self._check = check_schema(self._schema_text)
         self._describe_schema = bool(self.saved_input("describe_schema", True))
         self._repeat = int(self.saved_input("repeat", 1))
-        self.targets_changed.connect(self.send_state_changed)
-        self.busy_changed.connect(lambda _busy: self.send_state_changed.emit())
 
     @property
     def panes(self) -> list[JsonPane]:

@@ -599,12 +599,10 @@ class ToolsPresenter(Workbench):
     Signals (besides :class:`Workbench`'s):
         tools_checked(object): the :class:`ToolsCheck` of the tools text, after every edit.
         tools_replaced(str): the tools text was replaced (template, import, Python, form).
-        send_state_changed(): whether Send can act, or why not, may have changed.
     """
 
     tools_checked = Signal(object)
     tools_replaced = Signal(str)
-    send_state_changed = Signal()
 
     tab_id = "tools"
 
@@ -618,8 +616,6 @@ class ToolsPresenter(Workbench):
         self._parallel: bool | None = None if parallel is None else bool(parallel)
         self._auto_run = bool(self.saved_input("auto_run", False))
         self._max_steps = int(self.saved_input("max_steps", DEFAULT_MAX_STEPS))
-        self.targets_changed.connect(self.send_state_changed)
-        self.busy_changed.connect(lambda _busy: self.send_state_changed.emit())
 
     @property
     def panes(self) -> list[ToolsPane]:

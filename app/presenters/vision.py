@@ -125,13 +125,11 @@ class VisionPresenter(Workbench):
         attachments_changed(): images were added, removed, moved or sent.
         attach_status(str): why a file was refused ("" once the input is fine again).
         prepared_changed(): the images' preparation for the panes' providers changed.
-        send_state_changed(): whether Send can act, or why not, may have changed.
     """
 
     attachments_changed = Signal()
     attach_status = Signal(str)
     prepared_changed = Signal()
-    send_state_changed = Signal()
 
     tab_id = "vision"
 
@@ -150,7 +148,6 @@ class VisionPresenter(Workbench):
         # A new provider needs its own preparation; a changed parameter needs none.
         self.targets_changed.connect(self._prepare_missing)
         self.pane_added.connect(lambda _index: self._prepare_missing())
-        self.busy_changed.connect(lambda _busy: self.send_state_changed.emit())
         self.prepared_changed.connect(self.send_state_changed)
         self.attachments_changed.connect(self.send_state_changed)
 

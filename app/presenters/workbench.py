@@ -535,6 +535,8 @@ class Workbench(QObject):
         marks_changed(object, object): index of the fastest and of the cheapest pane, or None.
         providers_changed(): providers were added, removed or edited in Settings.
         targets_changed(): a pane's provider, model, parameters or options changed.
+        send_state_changed(): whether Send can act, or why not, may have changed (tabs emit it
+            too when their own input changes).
     """
 
     pane_added = Signal(int)
@@ -544,6 +546,7 @@ class Workbench(QObject):
     marks_changed = Signal(object, object)
     providers_changed = Signal()
     targets_changed = Signal()
+    send_state_changed = Signal()
 
     tab_id: ClassVar[str]
 
@@ -559,6 +562,8 @@ class Workbench(QObject):
         for target in services.settings.settings.targets(self.tab_id)[:MAX_PANES]:
             self._insert(len(self._panes), target)
         services.settings.providers_changed.connect(self.providers_changed)
+        self.targets_changed.connect(self.send_state_changed)
+        self.busy_changed.connect(lambda _busy: self.send_state_changed.emit())
 
     # -- state read by views -------------------------------------------------------------------
 
