@@ -54,6 +54,7 @@ __all__ = [
     "Scripted",
     "UploadedFile",
     "fake_server",
+    "fake_vector",
 ]
 
 DEFAULT_REPLY: list[str] = ["Hello", " from", " the", " fake", " server."]
@@ -690,7 +691,8 @@ def _completion(
     return body
 
 
-def _vector(text: str, dimensions: int) -> list[float]:
+def fake_vector(text: str, dimensions: int) -> list[float]:
+    """The vector the server returns for ``text`` (the same every time, unnormalised)."""
     digest = hashlib.sha256(text.encode()).digest()
     # Values exactly representable in float32, so base64 round trips compare equal.
     return [(digest[i % len(digest)] - 128) / 128 for i in range(dimensions)]
@@ -703,7 +705,7 @@ def _embeddings(request: dict[str, Any]) -> dict[str, Any]:
     as_base64 = request.get("encoding_format") == "base64"
     data = []
     for index, text in enumerate(texts):
-        vector = _vector(text, dimensions)
+        vector = fake_vector(text, dimensions)
         embedding: Any = vector
         if as_base64:
             embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()

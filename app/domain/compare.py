@@ -180,6 +180,10 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
         parts.append(
             f"{metrics.get('prompt_tokens')} → {metrics['completion_tokens']} tokens{estimated}"
         )
+    elif metrics.get("prompt_tokens") is not None:
+        parts.append(f"{metrics['prompt_tokens']} input tokens")
+    if metrics.get("dimensions") is not None:
+        parts.append(f"{metrics['dimensions']} dimensions")
     if metrics.get("total_s") is not None:
         parts.append(f"total {metrics['total_s']:.3f} s")
     if metrics.get("cost_usd") is not None:

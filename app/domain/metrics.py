@@ -24,6 +24,8 @@ class RunMetrics:
         image_count: images sent with the request.
         valid_json_s: time from sending the request until the output was complete, valid JSON
             (structured output runs).
+        dimensions: length of the vectors returned (embeddings runs).
+        vector_norm: mean Euclidean norm of those vectors (1.0 when the server normalises them).
     """
 
     total_s: float | None = None
@@ -40,6 +42,8 @@ class RunMetrics:
     audio_s: float | None = None
     image_count: int | None = None
     valid_json_s: float | None = None
+    dimensions: int | None = None
+    vector_norm: float | None = None
 
     def with_cost(self, cost_usd: float | None) -> RunMetrics:
         """Return a copy carrying an estimated cost."""

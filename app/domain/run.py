@@ -109,10 +109,14 @@ class Finished:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """The run ended with an error; text received before it stays valid."""
+    """The run ended with an error; text received before it stays valid.
+
+    ``status`` is the HTTP status when the server answered with an error (None otherwise).
+    """
 
     message: str
     metrics: RunMetrics
+    status: int | None = None
 
 
 RunEvent = (
@@ -182,7 +186,11 @@ async def stream_chat(
                 cached_prompt_tokens=timings.cached_prompt_tokens,
             )
     except FireplayError as error:
-        yield Failed(str(error), _priced(recorder.summary(clock()), estimate_cost))
+        yield Failed(
+            str(error),
+            _priced(recorder.summary(clock()), estimate_cost),
+            getattr(error, "status_code", None),
+        )
         return
     if calls:
         yield ToolCallsReady(tuple(ToolCall(i, *calls[i]) for i in sorted(calls)))
@@ -210,7 +218,9 @@ async def run_once(
     try:
         value = await request()
     except FireplayError as error:
-        yield Failed(str(error), RunMetrics(total_s=clock() - started))
+        yield Failed(
+            str(error), RunMetrics(total_s=clock() - started), getattr(error, "status_code", None)
+        )
         return
     metrics = RunMetrics(total_s=clock() - started)
     if measure is not None:

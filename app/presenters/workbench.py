@@ -98,6 +98,8 @@ class WorkbenchPane(QObject):
     capability: ClassVar[str] = "chat"
     #: The parameters this tab's requests take (shown in the side panel, checked before sending).
     param_specs: ClassVar[tuple[ParamSpec, ...]] = PARAMS
+    #: The measured time that includes waiting in the built-in engine's queue.
+    queued_figure: ClassVar[str] = "TTFT"
 
     def __init__(
         self, services: Services, target: TargetSettings, parent: QObject | None = None
@@ -186,6 +188,11 @@ class WorkbenchPane(QObject):
             parts.append(f"temp {self._params['temperature']:g}")
         return " · ".join(parts)
 
+    @classmethod
+    def suggested_model(cls, provider_id: str, default_model: str) -> str:
+        """The model a pane of this tab starts with on ``provider_id`` (whose default is given)."""
+        return default_model
+
     # -- commands ------------------------------------------------------------------------------
 
     def stop(self) -> None:
@@ -215,7 +222,7 @@ class WorkbenchPane(QObject):
             return
         profile = self._services.settings.settings.provider(provider_id)
         self._provider_id = provider_id
-        self._model = profile.default_model or ""
+        self._model = self.suggested_model(provider_id, profile.default_model or "")
         self.target_changed.emit()
         self.refresh_models()
 
@@ -559,7 +566,10 @@ class Workbench(QObject):
         # Marks compare only results of the same round (one shared input, sent once).
         self._round = 0
         self._panes: list[WorkbenchPane] = []
-        for target in services.settings.settings.targets(self.tab_id)[:MAX_PANES]:
+        targets = services.settings.settings.targets(self.tab_id)[:MAX_PANES]
+        if not saved.targets:
+            targets = [self._fresh_target(target) for target in targets]
+        for target in targets:
             self._insert(len(self._panes), target)
         services.settings.providers_changed.connect(self.providers_changed)
         self.targets_changed.connect(self.send_state_changed)
@@ -727,6 +737,10 @@ class Workbench(QObject):
     def _make_pane(self, target: TargetSettings) -> WorkbenchPane:
         raise NotImplementedError
 
+    def _fresh_target(self, target: TargetSettings) -> TargetSettings:
+        """The first target of a tab never used (by default the active provider and model)."""
+        return target
+
     def _input_sent(self, text: str) -> None:
         """Record a shared input: a new round, which every pane that runs now answers."""
         self._inputs_sent.append(text)
@@ -741,7 +755,7 @@ class Workbench(QObject):
             )
             pane.queue_note = (
                 f"queued with {sharing} other pane{'s' if sharing > 1 else ''} on the built-in "
-                "engine: TTFT includes the wait"
+                f"engine: {pane.queued_figure} includes the wait"
                 if sharing > 0
                 else ""
             )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,8 +17,39 @@ from widgets.tabs.registry import TABS
 pytestmark = pytest.mark.usefixtures("qloop")
 
 TAB_IDS = [spec.id for spec in TABS]
-# A reply every tab takes as a complete result (the json tab validates it; that is its own test).
+# A reply every chat-based tab takes as a complete result (the json tab validates it; that is its
+# own test).
 REPLY = '{"answer": "yes"}'
+
+
+@dataclass(frozen=True)
+class Driver:
+    """How the contract drives one kind of tab: its input, its endpoint, its scripted answers."""
+
+    input_name: str
+    endpoint: str
+    answer: Callable[[], Scripted]
+    held: Callable[[threading.Event], Scripted]
+    result_ok: Callable[[Any], bool]
+
+
+_CHAT = Driver(
+    input_name="promptInput",
+    endpoint="/chat/completions",
+    answer=lambda: Scripted(chunks=[REPLY]),
+    held=lambda event: Scripted(chunks=['{"a": ', '"b"', "}"], hold_after=2, wait_for=event),
+    result_ok=lambda pane: (
+        pane.result_text().replace(" ", "").replace("\n", "") == REPLY.replace(" ", "")
+    ),
+)
+_EMBEDDINGS = Driver(
+    input_name="textsInput",
+    endpoint="/embeddings",
+    answer=Scripted,
+    held=lambda event: Scripted(wait_for=event),
+    result_ok=lambda pane: pane.texts == ("yes", "no") and "yes" in pane.result_text(),
+)
+DRIVERS = {tab_id: _EMBEDDINGS if tab_id == "embeddings" else _CHAT for tab_id in TAB_IDS}
 
 
 def _tab(make_app: Any, fake_server: FakeServer, tab_id: str) -> Any:
@@ -35,9 +68,10 @@ def _add(qtbot: Any, tab: Any, count: int) -> None:
         pane.set_model(f"model-{number}")
 
 
-def _send(qtbot: Any, tab: Any, text: str = "Answer in JSON: yes or no?") -> None:
-    prompt = tab.findChild(QPlainTextEdit, "promptInput")
-    prompt.setPlainText(text)
+def _send(qtbot: Any, tab: Any, tab_id: str) -> None:
+    driver = DRIVERS[tab_id]
+    text = "yes\nno" if driver is _EMBEDDINGS else "Answer in JSON: yes or no?"
+    tab.findChild(QPlainTextEdit, driver.input_name).setPlainText(text)
     qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
 
 
@@ -50,7 +84,7 @@ def test_one_to_eight_panes_carry_the_stable_names(
     qtbot: Any, make_app: Any, fake_server: FakeServer, tab_id: str
 ) -> None:
     tab = _tab(make_app, fake_server, tab_id)
-    for name in ("sendButton", "stopButton", "addTargetButton", "promptInput"):
+    for name in ("sendButton", "stopButton", "addTargetButton", DRIVERS[tab_id].input_name):
         assert tab.findChild(QWidget, name) is not None, name
     _add(qtbot, tab, 7)
     assert not tab.findChild(QPushButton, "addTargetButton").isEnabled()
@@ -72,14 +106,15 @@ def test_a_failing_pane_says_why_while_the_others_finish(
     tab = _tab(make_app, fake_server, tab_id)
     _add(qtbot, tab, 2)
     boom = openai_error("upstream exploded", "server_error")
-    fake_server.by_model["model-0"].append(Scripted(chunks=[REPLY]))
+    driver = DRIVERS[tab_id]
+    fake_server.by_model["model-0"].append(driver.answer())
     fake_server.by_model["model-1"].extend(Scripted(status=500, body=boom) for _ in range(3))
-    fake_server.by_model["model-2"].append(Scripted(chunks=[REPLY]))
-    _send(qtbot, tab)
+    fake_server.by_model["model-2"].append(driver.answer())
+    _send(qtbot, tab, tab_id)
     _wait_idle(qtbot, tab)
     first, failing, last = tab.presenter.panes
     assert first.has_output and last.has_output and not failing.has_output
-    assert first.result_text().replace(" ", "").replace("\n", "") == REPLY.replace(" ", "")
+    assert driver.result_ok(first)
     assert "upstream exploded" in tab.pane_views[1].status_label.text()
     assert tab.findChild(QPushButton, "sendButton").isEnabled()
 
@@ -95,10 +130,8 @@ def test_stop_stops_every_pane_and_one_pane_stops_alone(
     tab = _tab(make_app, fake_server, tab_id)
     _add(qtbot, tab, 1)
     for model in ("model-0", "model-1"):
-        fake_server.by_model[model].append(
-            Scripted(chunks=['{"a": ', '"b"', "}"], hold_after=2, wait_for=release)
-        )
-    _send(qtbot, tab)
+        fake_server.by_model[model].append(DRIVERS[tab_id].held(release))
+    _send(qtbot, tab, tab_id)
     qtbot.waitUntil(lambda: all(p.busy for p in tab.presenter.panes), timeout=5000)
     assert tab.findChild(QPushButton, "stopButton").isEnabled()
     qtbot.mouseClick(
@@ -130,13 +163,14 @@ def test_stop_right_after_send_leaves_the_tab_ready_again(
     qtbot: Any, make_app: Any, fake_server: FakeServer, tab_id: str
 ) -> None:
     tab = _tab(make_app, fake_server, tab_id)
-    _send(qtbot, tab)  # the pane's run is scheduled, not started, when Stop is clicked
+    driver = DRIVERS[tab_id]
+    _send(qtbot, tab, tab_id)  # the pane's run is scheduled, not started, when Stop is clicked
     qtbot.mouseClick(tab.findChild(QPushButton, "stopButton"), Qt.MouseButton.LeftButton)
     _wait_idle(qtbot, tab)
     assert tab.findChild(QPushButton, "sendButton").isEnabled()
     assert not tab.presenter.panes[0].has_output
-    assert not [r for r in fake_server.requests if r.path.endswith("/chat/completions")]
-    fake_server.script.append(Scripted(chunks=[REPLY]))
-    _send(qtbot, tab)
+    assert not [r for r in fake_server.requests if r.path.endswith(driver.endpoint)]
+    fake_server.script.append(driver.answer())
+    _send(qtbot, tab, tab_id)
     _wait_idle(qtbot, tab)
     assert tab.presenter.panes[0].has_output

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QPlainTextEdit, QPushButton
+from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QPushButton
 
 from app.domain.conversation import TurnStatus
 from app.engine._catalog import E5_ID, WHISPER_ID
@@ -240,3 +240,27 @@ def test_the_engine_reads_a_dropped_receipt_and_the_pane_says_ocr_assisted(
     blank = ask([], "blank.png")
     printed = ask(["HARDWARE STORE", "Hammer      12.99", "TOTAL       12.99"], "receipt.png")
     assert printed > blank
+
+
+def test_the_engine_embeds_and_a_paraphrase_ranks_above_an_unrelated_sentence(
+    qtbot: Any, make_app: Any
+) -> None:
+    tab = make_app("--tab", "embeddings").window.findChild(object, "tab-embeddings")
+    pane = tab.presenter.panes[0]
+    assert (pane.provider_id, pane.model) == ("local", E5_ID)
+    texts = [
+        "How do I reset my password?",
+        "I forgot my password and need to change it.",
+        "The train to Berlin leaves at nine in the morning.",
+    ]
+    tab.findChild(QPlainTextEdit, "textsInput").setPlainText("\n".join(texts))
+    qtbot.keyClicks(tab.findChild(QLineEdit, "queryInput"), "password reset")
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=180_000)
+    assert pane.has_output, pane.error
+    analysis = pane.analysis
+    assert analysis.similarity.shape == (3, 3) and analysis.dimensions == 384
+    assert analysis.similarity[0, 1] > analysis.similarity[0, 2]
+    assert [index for index, _score in analysis.ranking()][-1] == 2
+    assert pane.last_metrics.prompt_tokens  # the engine reports usage
+    assert abs(pane.last_metrics.vector_norm - 1.0) < 1e-3  # unit vectors

@@ -18,6 +18,8 @@ from app.main import main
 from widgets.tabs.registry import TABS
 
 pytestmark = pytest.mark.usefixtures("qloop")
+# Each tab's main input (DESIGN §6): a prompt, except where the tab asks for something else.
+_INPUTS = {"embeddings": "textsInput"}
 
 
 @pytest.mark.parametrize("spec", TABS, ids=lambda s: s.id)
@@ -35,7 +37,7 @@ def test_every_registered_tab_is_built_with_its_stable_names(
     assert tabs.currentIndex() == 0
     page = window.findChild(object, f"tab-{spec.id}")
     for name in (
-        "promptInput",
+        _INPUTS.get(spec.id, "promptInput"),
         "sendButton",
         "stopButton",
         "pane-0",

@@ -22,6 +22,12 @@ def format_metrics(metrics: RunMetrics) -> str:
         prompt = "?" if metrics.prompt_tokens is None else str(metrics.prompt_tokens)
         tilde = "~" if metrics.tokens_estimated else ""
         parts.append(f"{prompt} → {tilde}{metrics.completion_tokens} tok")
+    elif metrics.prompt_tokens is not None:
+        parts.append(f"{metrics.prompt_tokens} tok in")
+    if metrics.dimensions is not None:
+        parts.append(f"{metrics.dimensions} dims")
+    if metrics.vector_norm is not None:
+        parts.append(f"norm {metrics.vector_norm:.2f}")
     if metrics.total_s is not None:
         parts.append(f"total {_seconds(metrics.total_s)}")
     if metrics.valid_json_s is not None:
@@ -60,6 +66,10 @@ def metrics_tooltip(metrics: RunMetrics) -> str:
         lines.append(f"Audio sent: {metrics.audio_s:.1f} s")
     if metrics.image_count:
         lines.append(f"Images sent: {metrics.image_count}")
+    if metrics.dimensions is not None:
+        lines.append(f"Vector dimensions: {metrics.dimensions}")
+    if metrics.vector_norm is not None:
+        lines.append(f"Mean vector norm (1 = normalised by the server): {metrics.vector_norm:.4f}")
     if metrics.cost_usd is not None:
         lines.append(f"Cost (estimate from catalog prices): ${metrics.cost_usd:.6f}")
     if metrics.finish_reason:

@@ -66,9 +66,18 @@ def _vision(services: Services) -> tuple[Workbench, WorkbenchView]:
     return presenter, VisionTab(presenter)
 
 
+def _embeddings(services: Services) -> tuple[Workbench, WorkbenchView]:
+    from app.presenters.embeddings import EmbeddingsPresenter
+    from widgets.tabs.embeddings_tab import EmbeddingsTab
+
+    presenter = EmbeddingsPresenter(services)
+    return presenter, EmbeddingsTab(presenter)
+
+
 TABS: tuple[TabSpec, ...] = (
     TabSpec("chat", "Chat", _chat),
     TabSpec("tools", "Tool calling", _tools),
     TabSpec("json", "Structured output", _json),
     TabSpec("vision", "Image questions", _vision),
+    TabSpec("embeddings", "Embeddings", _embeddings),
 )
