@@ -363,8 +363,12 @@ class WorkbenchPane(QObject):
         try:
             async with aclosing(events):  # type: ignore[type-var]
                 handled = 0
+                answered = False
                 async for event in events:
-                    if not isinstance(event, Started):
+                    if not answered:
+                        if isinstance(event, Started):
+                            continue
+                        answered = True
                         self._connected()
                     match event:
                         case TextDelta(text=text):
@@ -376,8 +380,6 @@ class WorkbenchPane(QObject):
                         case Finished() | Failed():
                             outbox.deliver()
                             return event
-                        case Started():
-                            pass
                         case _:
                             outbox.deliver()
                             if isinstance(event, ToolCallDelta):
