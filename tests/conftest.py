@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 
 import keyring
 import pytest
@@ -13,6 +15,9 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("PYTEST_QT_API", "pyside6")
 
 pytest_plugins = ["tests.fake_server"]
+
+# The sentence speech_wav says (the engine and GUI tests score transcripts against it).
+SPEECH = "Please send the quarterly report to the finance team before Friday morning."
 
 KEY_VARIABLES = (
     "FIREWORKS_API_KEY",
@@ -54,3 +59,14 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> MemoryKeyring:
         monkeypatch.delenv(name, raising=False)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A spoken sentence (``SPEECH``) as 16-bit WAV, made by espeak-ng."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.fail("espeak-ng is needed to make test speech (apt-get install espeak-ng)")
+    path = tmp_path_factory.mktemp("audio") / "speech.wav"
+    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), SPEECH], check=True)
+    return path.read_bytes()

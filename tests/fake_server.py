@@ -497,6 +497,8 @@ class FakeServer:
     def next_script(self, record: RecordedRequest) -> Scripted | None:
         """The response for ``record`` (call with :attr:`lock` held)."""
         model = record.json.get("model") if isinstance(record.json, dict) else None
+        if model is None and record.form.get("model"):
+            model = record.form["model"][0]  # multipart uploads (audio) name it in a field
         queue = self.by_model.get(model) if isinstance(model, str) else None
         if queue:
             return queue.pop(0)

@@ -88,13 +88,13 @@ class MainWindow(QMainWindow):
         for presenter in self.presenters.values():
             presenter.refresh_models(include_local=False)
         # After the shown tab has painted: building the others must not delay its first frame.
-        QTimer.singleShot(0, self._build_next_tab)
+        QTimer.singleShot(0, self, self._build_next_tab)
 
     def _build_next_tab(self) -> None:
         pending = [i for i, spec in enumerate(TABS) if spec.id not in self.presenters]
         if pending:
             self._build_tab(pending[0])
-            QTimer.singleShot(0, self._build_next_tab)
+            QTimer.singleShot(0, self, self._build_next_tab)
 
     def _build_tab(self, index: int) -> None:
         spec = TABS[index]
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         view.setObjectName(f"tab-{spec.id}")
         self.presenters[spec.id] = presenter
         self.views[spec.id] = view
+        view.hand_over.connect(self._hand_over)
         frame_page = self.tabs.widget(index)
         current = self.tabs.currentIndex()
         self.tabs.blockSignals(True)
@@ -167,6 +168,13 @@ class MainWindow(QMainWindow):
             f"<b>Fireplay {app.__version__}</b><p>A native playground for Fireworks AI and every "
             "OpenAI-compatible inference API.</p>",
         )
+
+    def _hand_over(self, tab_id: str, text: str) -> None:
+        index = next((i for i, spec in enumerate(TABS) if spec.id == tab_id), None)
+        if index is None:
+            return
+        self.tabs.setCurrentIndex(index)  # builds the tab if it is not yet
+        self.views[tab_id].receive_text(text)
 
     def _on_task_failed(self, name: str, error: BaseException) -> None:
         # A bug, not an expected error: say so plainly and keep the app running.

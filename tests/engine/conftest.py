@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from app.engine import EngineProcess, install_command, missing_engine_dependencies
-from tests.engine.helpers import COPY_MODEL, SPEECH
+from tests.engine.helpers import COPY_MODEL
 
 T = TypeVar("T")
 
@@ -132,14 +130,3 @@ def openapi() -> Callable[[str, Any], None]:
         )
 
     return validate
-
-
-@pytest.fixture(scope="session")
-def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A spoken sentence (``SPEECH``) as 16-bit WAV, made by espeak-ng."""
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        pytest.fail("espeak-ng is needed to make test speech (apt-get install espeak-ng)")
-    path = tmp_path_factory.mktemp("audio") / "speech.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), SPEECH], check=True)
-    return path.read_bytes()

@@ -9,7 +9,6 @@ COPY_MODEL = "tiny-copy"
 EMBED_MODEL = "multilingual-e5-small"
 AUDIO_MODEL = "whisper-tiny.en"
 SYSTEM = "You are a helpful assistant."
-SPEECH = "Please send the quarterly report to the finance team before Friday morning."
 AUDIO_FORMATS = ("mp3", "flac", "ogg", "m4a", "webm")
 
 

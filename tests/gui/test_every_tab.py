@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
+import wave
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +34,27 @@ class Driver:
     answer: Callable[[], Scripted]
     held: Callable[[threading.Event], Scripted]
     result_ok: Callable[[Any], bool]
+    fill: Callable[[Any, Any], None]  # (qtbot, tab): give the tab its input
+
+
+def _prompt(_qtbot: Any, tab: Any) -> None:
+    tab.findChild(QPlainTextEdit, "promptInput").setPlainText("Answer in JSON: yes or no?")
+
+
+def _texts(_qtbot: Any, tab: Any) -> None:
+    tab.findChild(QPlainTextEdit, "textsInput").setPlainText("yes\nno")
+
+
+def _audio_file(qtbot: Any, tab: Any) -> None:
+    if tab.presenter.file is None:
+        path = Path(tempfile.gettempdir()) / "fireplay-contract-tone.wav"
+        with wave.open(str(path), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(8000)
+            writer.writeframes(b"\x00\x10" * 8000)
+        tab.presenter.add_files([path])
+        qtbot.waitUntil(lambda: tab.presenter.file is not None and not tab.presenter.reading)
 
 
 _CHAT = Driver(
@@ -41,6 +65,7 @@ _CHAT = Driver(
     result_ok=lambda pane: (
         pane.result_text().replace(" ", "").replace("\n", "") == REPLY.replace(" ", "")
     ),
+    fill=_prompt,
 )
 _EMBEDDINGS = Driver(
     input_name="textsInput",
@@ -48,8 +73,21 @@ _EMBEDDINGS = Driver(
     answer=Scripted,
     held=lambda event: Scripted(wait_for=event),
     result_ok=lambda pane: pane.texts == ("yes", "no") and "yes" in pane.result_text(),
+    fill=_texts,
 )
-DRIVERS = {tab_id: _EMBEDDINGS if tab_id == "embeddings" else _CHAT for tab_id in TAB_IDS}
+_AUDIO = Driver(
+    input_name="audioDrop",
+    endpoint="/audio/transcriptions",
+    answer=Scripted,
+    held=lambda event: Scripted(wait_for=event),
+    result_ok=lambda pane: (
+        pane.result_text().startswith("Hallo vom Testserver.") and bool(pane.segments)
+    ),
+    fill=_audio_file,
+)
+DRIVERS = {
+    tab_id: {"embeddings": _EMBEDDINGS, "audio": _AUDIO}.get(tab_id, _CHAT) for tab_id in TAB_IDS
+}
 
 
 def _tab(make_app: Any, fake_server: FakeServer, tab_id: str) -> Any:
@@ -69,9 +107,7 @@ def _add(qtbot: Any, tab: Any, count: int) -> None:
 
 
 def _send(qtbot: Any, tab: Any, tab_id: str) -> None:
-    driver = DRIVERS[tab_id]
-    text = "yes\nno" if driver is _EMBEDDINGS else "Answer in JSON: yes or no?"
-    tab.findChild(QPlainTextEdit, driver.input_name).setPlainText(text)
+    DRIVERS[tab_id].fill(qtbot, tab)
     qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
 
 

@@ -264,3 +264,25 @@ def test_the_engine_embeds_and_a_paraphrase_ranks_above_an_unrelated_sentence(
     assert [index for index, _score in analysis.ranking()][-1] == 2
     assert pane.last_metrics.prompt_tokens  # the engine reports usage
     assert abs(pane.last_metrics.vector_norm - 1.0) < 1e-3  # unit vectors
+
+
+def test_the_engine_transcribes_dropped_speech_into_segments_close_to_what_was_said(
+    qtbot: Any, make_app: Any, speech_wav: bytes, tmp_path: Any
+) -> None:
+    from tests.conftest import SPEECH
+    from tests.gui.test_audio_tab import loaded
+
+    tab = make_app("--tab", "audio").window.findChild(object, "tab-audio")
+    pane = tab.presenter.panes[0]
+    assert (pane.provider_id, pane.model) == ("local", WHISPER_ID)
+    path = tmp_path / "speech.wav"
+    path.write_bytes(speech_wav)
+    loaded(qtbot, tab, path)
+    tab.findChild(QPlainTextEdit, "referenceInput").setPlainText(SPEECH)
+    qtbot.mouseClick(tab.findChild(QPushButton, "sendButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.outcome != "", timeout=180_000)
+    assert pane.has_output, pane.error
+    assert pane.segments and pane.segments[-1].end <= tab.presenter.file.info.duration_s + 0.5
+    assert pane.last_metrics.audio_s == pytest.approx(tab.presenter.file.info.duration_s)
+    # Whisper tiny hears espeak's voice differently on different CPUs, but not this badly.
+    assert pane.score is not None and pane.score.rate < 0.5, pane.text

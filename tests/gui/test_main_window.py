@@ -19,7 +19,7 @@ from widgets.tabs.registry import TABS
 
 pytestmark = pytest.mark.usefixtures("qloop")
 # Each tab's main input (DESIGN §6): a prompt, except where the tab asks for something else.
-_INPUTS = {"embeddings": "textsInput"}
+_INPUTS = {"embeddings": "textsInput", "audio": "audioDrop"}
 
 
 @pytest.mark.parametrize("spec", TABS, ids=lambda s: s.id)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -51,7 +51,13 @@ class WorkbenchView(QWidget):
 
     Attributes:
         shortcuts: (keys, what they do) of this tab, for the Help menu.
+
+    Signals:
+        hand_over(str, str): put this text into the input of the tab with this id (the main
+            window shows that tab and calls its :meth:`receive_text`).
     """
+
+    hand_over = Signal(str, str)
 
     shortcuts: ClassVar[tuple[tuple[str, str], ...]] = WORKBENCH_SHORTCUTS
 
@@ -106,6 +112,9 @@ class WorkbenchView(QWidget):
 
     def _update_actions(self) -> None:
         """Enable the tab's own buttons for the current state."""
+
+    def receive_text(self, text: str) -> None:
+        """Text another tab handed over (e.g. a transcript) for this tab's input; tabs override."""
 
     # -- construction --------------------------------------------------------------------------
 

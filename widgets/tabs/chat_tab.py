@@ -185,6 +185,16 @@ class ChatTab(WorkbenchView):
             return True
         return False
 
+    def receive_text(self, text: str) -> None:
+        """Put ``text`` (e.g. a transcript) in the message box, after what is already there."""
+        cursor = self.prompt.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        if self.prompt.toPlainText().strip():
+            cursor.insertText("\n\n")
+        cursor.insertText(text)
+        self.prompt.setTextCursor(cursor)
+        self.prompt.setFocus()
+
     def _pane_selected(self, pane: ChatPane) -> None:
         own = pane.own_system_prompt
         for widget in (self.own_prompt_check, self.own_prompt):

@@ -74,10 +74,19 @@ def _embeddings(services: Services) -> tuple[Workbench, WorkbenchView]:
     return presenter, EmbeddingsTab(presenter)
 
 
+def _audio(services: Services) -> tuple[Workbench, WorkbenchView]:
+    from app.presenters.audio import AudioPresenter
+    from widgets.tabs.audio_tab import AudioTab
+
+    presenter = AudioPresenter(services)
+    return presenter, AudioTab(presenter)
+
+
 TABS: tuple[TabSpec, ...] = (
     TabSpec("chat", "Chat", _chat),
     TabSpec("tools", "Tool calling", _tools),
     TabSpec("json", "Structured output", _json),
     TabSpec("vision", "Image questions", _vision),
+    TabSpec("audio", "Audio", _audio),
     TabSpec("embeddings", "Embeddings", _embeddings),
 )

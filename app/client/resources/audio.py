@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import mimetypes
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Audio", "Transcriptions", "Translations"]
 
 _TEXT_FORMATS = frozenset({"text", "srt", "vtt"})
+Progress = Callable[[int, int], None]
 
 # Leading bytes of common audio containers, so raw bytes get a filename with an extension
 # (OpenAI infers the format from it).
@@ -59,6 +61,20 @@ async def _file_part(file: FileTypes) -> tuple[str, bytes, str]:
     return path.name, content, _content_type(path.name)
 
 
+class _ReportingReader(io.BytesIO):
+    """A file's bytes that say how many have been read, as httpx reads them to send them."""
+
+    def __init__(self, content: bytes, progress: Progress) -> None:
+        super().__init__(content)
+        self._size = len(content)
+        self._progress = progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self._progress(self.tell(), self._size)
+        return chunk
+
+
 def _form_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -83,6 +99,7 @@ class _AudioResource:
         fields: Mapping[str, Any],
         extra_headers: Mapping[str, str | None] | None,
         timeout: TimeoutTypes | NotGiven,
+        progress: Progress | None,
     ) -> Transcription | str:
         data: dict[str, Any] = {"model": model, "response_format": response_format}
         for name, value in fields.items():
@@ -96,9 +113,18 @@ class _AudioResource:
         if isinstance(file, str) and file.startswith(("http://", "https://")):
             # Fireworks accepts a public URL in place of the audio bytes; a part without a
             # filename is a plain form field, and keeps the body multipart.
-            part: tuple[str | None, bytes, str | None] = (None, file.encode(), None)
+            part: tuple[str | None, bytes | _ReportingReader, str | None] = (
+                None,
+                file.encode(),
+                None,
+            )
         else:
-            part = await _file_part(file)
+            name, content, content_type = await _file_part(file)
+            part = (
+                name,
+                content if progress is None else _ReportingReader(content, progress),
+                content_type,
+            )
         response = await self._client._request(
             "POST",
             self._path,
@@ -126,6 +152,7 @@ class _AudioResource:
         timestamp_granularities: Sequence[str] | str | None = None,
         extra_headers: Mapping[str, str | None] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        progress: Progress | None = None,
         **extra: Any,
     ) -> Transcription: ...
 
@@ -142,6 +169,7 @@ class _AudioResource:
         timestamp_granularities: Sequence[str] | str | None = None,
         extra_headers: Mapping[str, str | None] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        progress: Progress | None = None,
         **extra: Any,
     ) -> str: ...
 
@@ -158,6 +186,7 @@ class _AudioResource:
         timestamp_granularities: Sequence[str] | str | None = None,
         extra_headers: Mapping[str, str | None] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        progress: Progress | None = None,
         **extra: Any,
     ) -> Transcription | str: ...
 
@@ -173,6 +202,7 @@ class _AudioResource:
         timestamp_granularities: Sequence[str] | str | None = None,
         extra_headers: Mapping[str, str | None] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        progress: Progress | None = None,
         **extra: Any,
     ) -> Transcription | str:
         """Upload an audio file (multipart) to this resource's endpoint.
@@ -190,6 +220,8 @@ class _AudioResource:
                 Fireworks' documented form) is sent as one field.
             extra_headers: Extra headers for this call.
             timeout: Overrides the client's timeout for this call.
+            progress: Called with (bytes sent, bytes in the file) as the upload goes out
+                (again from 0 when a retry sends it anew).
             **extra: Further form fields (``None`` skipped, booleans as ``true``/``false``),
                 e.g. Fireworks' ``vad_model`` or ``diarize``.
 
@@ -213,6 +245,7 @@ class _AudioResource:
             fields=fields,
             extra_headers=extra_headers,
             timeout=timeout,
+            progress=progress,
         )
 
 

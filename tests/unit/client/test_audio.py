@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
 from app.client import FileTypes, Transcription
-from tests.fake_server import FakeServer
+from tests.fake_server import FakeServer, Scripted
 
 from .helpers import async_test, make_client
 
@@ -157,3 +158,30 @@ async def test_unreadable_path_raises_before_sending(
         with pytest.raises(FileNotFoundError):
             await client.audio.transcriptions.create(model="w", file=tmp_path / "missing.wav")
     assert fake_server.requests == []
+
+
+@async_test
+async def test_upload_progress_counts_every_byte_and_restarts_on_a_retry(
+    fake_server: FakeServer,
+) -> None:
+    content = bytes(range(256)) * 1024  # 256 KiB: several reads of httpx's 64 KiB chunks
+    fake_server.script.append(Scripted(status=503))
+    seen: list[tuple[int, int]] = []
+    async with make_client(fake_server, max_retries=1) as client:
+        result = await client.audio.transcriptions.create(
+            model="whisper-v3",
+            file=("talk.wav", content),
+            progress=lambda sent, total: seen.append((sent, total)),
+        )
+    assert isinstance(result, Transcription)
+    assert fake_server.requests[-1].files["file"].content == content
+    assert {total for _sent, total in seen} == {len(content)}
+    sent = [s for s, _total in seen]
+    # Two climbs from the start to the end: the refused attempt, then the retry.
+    climbs = [[sent[0]]]
+    for before, after in itertools.pairwise(sent):
+        if after < before:
+            climbs.append([])
+        climbs[-1].append(after)
+    assert len(climbs) == 2
+    assert all(c[-1] == len(content) and c[0] < len(content) for c in climbs)
