@@ -61,17 +61,25 @@ async def _file_part(file: FileTypes) -> tuple[str, bytes, str]:
     return path.name, content, _content_type(path.name)
 
 
-class _ReportingReader(io.BytesIO):
-    """A file's bytes that say how many have been read, as httpx reads them to send them."""
+class _UploadReader(io.BytesIO):
+    """A file's bytes as httpx reads them to send them, saying how many have gone.
 
-    def __init__(self, content: bytes, progress: Progress) -> None:
+    httpx asks for 64 KiB at a time; answering with up to 1 MiB sends a 115 MB file about
+    three times as fast as handing httpx the bytes whole, which it writes to the socket in one
+    piece (bench/audio_load.py), and progress still moves every megabyte.
+    """
+
+    _PIECE = 1 << 20
+
+    def __init__(self, content: bytes, progress: Progress | None) -> None:
         super().__init__(content)
         self._size = len(content)
         self._progress = progress
 
     def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self._progress(self.tell(), self._size)
+        chunk = super().read(size if size is None or size < 0 else max(size, self._PIECE))
+        if self._progress is not None:
+            self._progress(self.tell(), self._size)
         return chunk
 
 
@@ -113,18 +121,14 @@ class _AudioResource:
         if isinstance(file, str) and file.startswith(("http://", "https://")):
             # Fireworks accepts a public URL in place of the audio bytes; a part without a
             # filename is a plain form field, and keeps the body multipart.
-            part: tuple[str | None, bytes | _ReportingReader, str | None] = (
+            part: tuple[str | None, bytes | _UploadReader, str | None] = (
                 None,
                 file.encode(),
                 None,
             )
         else:
             name, content, content_type = await _file_part(file)
-            part = (
-                name,
-                content if progress is None else _ReportingReader(content, progress),
-                content_type,
-            )
+            part = (name, _UploadReader(content, progress), content_type)
         response = await self._client._request(
             "POST",
             self._path,

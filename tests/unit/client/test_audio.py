@@ -164,7 +164,7 @@ async def test_unreadable_path_raises_before_sending(
 async def test_upload_progress_counts_every_byte_and_restarts_on_a_retry(
     fake_server: FakeServer,
 ) -> None:
-    content = bytes(range(256)) * 1024  # 256 KiB: several reads of httpx's 64 KiB chunks
+    content = bytes(range(256)) * 12 * 1024  # 3 MiB: several reads of 1 MiB
     fake_server.script.append(Scripted(status=503))
     seen: list[tuple[int, int]] = []
     async with make_client(fake_server, max_retries=1) as client:
