@@ -58,10 +58,20 @@ if TYPE_CHECKING:
 
     from app.presenters.services import Services
 
-__all__ = ["TASKS", "AudioFile", "AudioPane", "AudioPresenter", "RunOutcome", "Task"]
+__all__ = [
+    "TASKS",
+    "VAD_MODELS",
+    "AudioFile",
+    "AudioPane",
+    "AudioPresenter",
+    "RunOutcome",
+    "Task",
+]
 
 Task = Literal["transcribe", "translate"]
 TASKS: tuple[Task, ...] = ("transcribe", "translate")
+#: Fireworks' voice activity detectors ("" leaves the choice to Fireworks).
+VAD_MODELS: tuple[str, ...] = ("", "silero", "whisperx-pyannet")
 # Segments are what the tab shows; verbose_json carries them on every provider.
 _DEFAULT_FORMAT = "verbose_json"
 _PLAYBACK_RATE = 22_050
@@ -178,6 +188,12 @@ class AudioPane(WorkbenchPane):
         return bool(self._options.get("diarize"))
 
     @property
+    def vad_model(self) -> str:
+        """The Fireworks voice activity detector this pane asks for ("" for Fireworks' default)."""
+        value = str(self._options.get("vad_model") or "")
+        return value if value in VAD_MODELS else ""
+
+    @property
     def speakers(self) -> int:
         """How many speakers diarization looks for (0: the server decides)."""
         return int(self._options.get("speakers") or 0)
@@ -224,6 +240,10 @@ class AudioPane(WorkbenchPane):
 
     # -- commands ------------------------------------------------------------------------------
 
+    def set_vad_model(self, vad_model: str) -> None:
+        """Ask Fireworks for this voice activity detector ("" for its default)."""
+        self.set_option("vad_model", vad_model if vad_model in VAD_MODELS[1:] else None)
+
     def set_diarize(self, diarize: bool, speakers: int = 0) -> None:
         """Ask Fireworks to tell the speakers apart (with ``speakers`` expected, 0 = any)."""
         self.set_option("diarize", True if diarize else None)
@@ -269,6 +289,8 @@ class AudioPane(WorkbenchPane):
             params["timestamp_granularities"] = (
                 str(granularities).split(",") if granularities else ["segment"]
             )
+        if self.offers_diarization and self.vad_model:
+            params["vad_model"] = self.vad_model
         if self.offers_diarization and self.diarize:
             params["diarize"] = True
             if self.speakers:

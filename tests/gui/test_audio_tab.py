@@ -251,7 +251,7 @@ def test_a_file_over_the_providers_limit_is_re_encoded_before_it_is_sent(
 def test_the_upload_shows_progress_and_stop_cancels_it(
     qtbot: Any, tab: Any, fake_server: FakeServer, tmp_path: Path, release: threading.Event
 ) -> None:
-    loaded(qtbot, tab, tone(tmp_path / "tone.wav", seconds=20))
+    loaded(qtbot, tab, tone(tmp_path / "tone.wav", seconds=80))  # 2.6 MB: several pieces
     fake_server.script.append(Scripted(wait_for=release))
     sent: list[tuple[int, int]] = []
     pane = tab.presenter.panes[0]
@@ -347,3 +347,27 @@ def test_send_to_chat_puts_the_transcript_in_the_chat_input(
 def test_a_wav_round_trip_helper_makes_real_audio(tmp_path: Path) -> None:
     with wave.open(io.BytesIO(tone(tmp_path / "t.wav").read_bytes())) as reader:
         assert reader.getnframes() == 32_000
+
+
+def test_fireworks_panes_send_the_vad_and_diarization_the_user_chose(
+    qtbot: Any, tab: Any, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    services = tab.presenter._services
+    services.settings.update_provider("fireworks", base_url=fake_server.url)
+    services.settings.set_api_key("fireworks", "fw-test-key")
+    pane = tab.presenter.panes[0]
+    pane.set_provider("fireworks")
+    pane.set_model("whisper-on-the-fake-server")  # Whisper ids have their own audio hosts
+    vad = tab.findChild(QComboBox, "vadModel")
+    assert vad.isEnabled()
+    vad.setCurrentIndex(vad.findData("silero"))
+    tab.diarize_check.setChecked(True)
+    tab.speakers_spin.setValue(2)
+    loaded(qtbot, tab, tone(tmp_path / "tone.wav"))
+    _send(qtbot, tab)
+    assert pane.has_output, pane.error
+    form = _uploads(fake_server)[0].form
+    assert form["vad_model"] == ["silero"] and form["diarize"] == ["true"]
+    assert form["min_speakers"] == ["2"] and form["max_speakers"] == ["2"]
+    assert pane.segments[0].speaker == "SPEAKER_00"  # the fake server's diarized segment
+    assert tab.pane_views[0].segments.model().columnCount() == 4

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.audio import format_clock
-from app.presenters.audio import TASKS, AudioPane, AudioPresenter, RunOutcome
+from app.presenters.audio import TASKS, VAD_MODELS, AudioPane, AudioPresenter, RunOutcome
 from widgets.common.pane_view import PaneView
 from widgets.common.workbench_view import WORKBENCH_SHORTCUTS, WorkbenchView
 from widgets.tabs.audio_views import AudioDrop, SegmentsTable, WaveformView
@@ -200,6 +200,9 @@ class AudioTab(WorkbenchView):
             lambda: presenter.set_reference(self.reference.toPlainText())
         )
         self.score_picker.currentIndexChanged.connect(lambda _i: self._score())
+        self.vad_picker.currentIndexChanged.connect(
+            lambda i: self.selected_pane().set_vad_model(self.vad_picker.itemData(i))
+        )
         self.diarize_check.toggled.connect(lambda _on: self._set_diarize())
         self.speakers_spin.valueChanged.connect(lambda _n: self._set_diarize())
         self.clear_button.clicked.connect(presenter.clear)
@@ -209,6 +212,7 @@ class AudioTab(WorkbenchView):
         presenter.playback_changed.connect(self._show_playback)
         presenter.position_changed.connect(self._on_position)
         presenter.recording_changed.connect(self._show_recording)
+        presenter.targets_changed.connect(lambda: self._pane_selected(self.selected_pane()))
         presenter.pane_added.connect(lambda _i: self._fill_score_picker())
         presenter.pane_removed.connect(lambda _i: self._fill_score_picker())
         self._fill_score_picker()
@@ -308,6 +312,11 @@ class AudioTab(WorkbenchView):
         return [box]
 
     def _pane_param_widgets(self) -> list[QWidget]:
+        self.vad_picker = QComboBox()
+        self.vad_picker.setObjectName("vadModel")
+        for model in VAD_MODELS:
+            self.vad_picker.addItem(model or "default", model)
+        self.vad_picker.setToolTip("Fireworks' voice activity detection: which model finds speech")
         self.diarize_check = QCheckBox("Tell speakers apart (diarize)")
         self.diarize_check.setObjectName("diarize")
         self.speakers_spin = QSpinBox()
@@ -320,6 +329,7 @@ class AudioTab(WorkbenchView):
         box = QWidget()
         form = QFormLayout(box)
         form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("VAD", self.vad_picker)
         form.addRow(self.diarize_check)
         form.addRow("Speakers", self.speakers_spin)
         form.addRow(self.fireworks_hint)
@@ -349,18 +359,21 @@ class AudioTab(WorkbenchView):
 
     def _pane_selected(self, pane: AudioPane) -> None:
         fireworks = pane.offers_diarization
-        for widget in (self.diarize_check, self.speakers_spin):
+        widgets = (self.vad_picker, self.diarize_check, self.speakers_spin)
+        for widget in widgets:
             widget.blockSignals(True)
+        self.vad_picker.setCurrentIndex(VAD_MODELS.index(pane.vad_model))
         self.diarize_check.setChecked(pane.diarize)
         self.speakers_spin.setValue(pane.speakers)
-        for widget in (self.diarize_check, self.speakers_spin):
+        for widget in widgets:
             widget.blockSignals(False)
+        self.vad_picker.setEnabled(fireworks)
         self.diarize_check.setEnabled(fireworks)
         self.speakers_spin.setEnabled(fireworks and pane.diarize)
         self.fireworks_hint.setText(
             "Fireworks labels each segment with its speaker."
             if fireworks
-            else "Diarization is a Fireworks option; this provider does not offer it."
+            else "VAD and diarization are Fireworks options; this provider does not offer them."
         )
 
     def _update_actions(self) -> None:
