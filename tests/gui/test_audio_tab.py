@@ -371,3 +371,16 @@ def test_fireworks_panes_send_the_vad_and_diarization_the_user_chose(
     assert form["min_speakers"] == ["2"] and form["max_speakers"] == ["2"]
     assert pane.segments[0].speaker == "SPEAKER_00"  # the fake server's diarized segment
     assert tab.pane_views[0].segments.model().columnCount() == 4
+
+
+def test_word_timestamps_on_request_show_with_their_segment(
+    qtbot: Any, tab: Any, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    tab.presenter.panes[0].set_param("timestamp_granularities", "segment,word")
+    loaded(qtbot, tab, tone(tmp_path / "tone.wav"))
+    _send(qtbot, tab)
+    assert _uploads(fake_server)[0].form["timestamp_granularities[]"] == ["segment", "word"]
+    model = tab.pane_views[0].findChild(QTableView, "segments").model()
+    tooltip = model.data(model.index(0, 2), Qt.ItemDataRole.ToolTipRole)
+    # The fake server times its words 0.3 s apart: "Hallo" at 0.0, "vom" at 0.3, ...
+    assert "0:00.0 Hallo" in tooltip and "0:00.3 vom" in tooltip

@@ -502,6 +502,12 @@ _ROLES = frozenset(
 )
 
 
+def _timed_words(raw: Any) -> str:
+    """A segment's words with their start times ("" when it has none)."""
+    words = getattr(raw, "words", ()) or ()
+    return "  ".join(f"{_clock(float(w.start))} {w.word.strip()}" for w in words)
+
+
 class SegmentsModel(QAbstractTableModel):
     """A transcript's segments as a read-only table: Start, End, Text and, if any, Speaker.
 
@@ -509,13 +515,15 @@ class SegmentsModel(QAbstractTableModel):
     ``speaker``, or a tuple (start, end, text[, speaker]).
 
     Roles: DisplayRole the times as m:ss.s and the text as given, UserRole the times as float
-    seconds, ToolTipRole the whole text, and for the playing row (:meth:`set_active`) a soft
-    highlight as BackgroundRole and bold as FontRole.
+    seconds, ToolTipRole the whole text (and each word's time, when the segment has ``words``,
+    as timestamp granularity "word" brings them), and for the playing row (:meth:`set_active`)
+    a soft highlight as BackgroundRole and bold as FontRole.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[float, float, str, str | None]] = []
+        self._words: list[str] = []
         self._columns = 3
         self._starts: list[float] = []
         self._order: list[int] = []
@@ -529,6 +537,7 @@ class SegmentsModel(QAbstractTableModel):
         self.beginResetModel()
         try:
             self._rows = [_segment(raw) for raw in segments]
+            self._words = [_timed_words(raw) for raw in segments]
             has_speaker = any(row[3] is not None for row in self._rows)
             self._columns = 4 if has_speaker else 3
             # Searched by start; sorted stably so rows given out of order are still found.
@@ -601,7 +610,10 @@ class SegmentsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return segment[column] if column < _TEXT else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return segment[_TEXT] if column == _TEXT else None
+            if column != _TEXT:
+                return None
+            words = self._words[index.row()]
+            return f"{segment[_TEXT]}\n\n{words}" if words else segment[_TEXT]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             if column < _TEXT:
                 return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
