@@ -50,7 +50,7 @@ from app.domain.sound import (
     capture_availability,
     playback_availability,
 )
-from app.presenters.workbench import Workbench, WorkbenchPane
+from app.presenters.workbench import RunOutcome, Workbench, WorkbenchPane
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ __all__ = [
     "AudioFile",
     "AudioPane",
     "AudioPresenter",
-    "RunOutcome",
     "Task",
 ]
 
@@ -76,18 +75,10 @@ VAD_MODELS: tuple[str, ...] = ("", "silero", "whisperx-pyannet")
 _DEFAULT_FORMAT = "verbose_json"
 _PLAYBACK_RATE = 22_050
 _POSITION_EVERY_MS = 50
-_SUGGESTED_MODELS = {
+_SUGGESTED = {
     LOCAL_PROVIDER_ID: "whisper-tiny.en",
     FIREWORKS_PROVIDER_ID: "whisper-v3-turbo",
 }
-
-
-class RunOutcome:
-    """How a pane's newest run ended: ``complete``, ``stopped`` or ``failed``."""
-
-    COMPLETE = "complete"
-    STOPPED = "stopped"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +106,7 @@ class AudioPane(WorkbenchPane):
     capability = "audio"
     param_specs = AUDIO_PARAMS
     queued_figure = "the total time"
+    suggested_models = _SUGGESTED
 
     def __init__(
         self, services: Services, target: TargetSettings, parent: QObject | None = None
@@ -127,15 +119,6 @@ class AudioPane(WorkbenchPane):
         self._error = ""
         self._language: str | None = None
         self._score: WordErrors | None = None
-
-    @classmethod
-    def suggested_model(cls, provider_id: str, default_model: str) -> str:
-        """The engine's or Fireworks' Whisper where the provider's default is a chat model."""
-        from app.domain.capabilities import model_capabilities
-
-        if "audio" in model_capabilities(default_model):
-            return default_model
-        return _SUGGESTED_MODELS.get(provider_id, "")
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -399,6 +382,7 @@ class AudioPresenter(Workbench):
     scores_changed = Signal()
 
     tab_id = "audio"
+    pane_type = AudioPane
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(services, parent)
@@ -659,10 +643,6 @@ class AudioPresenter(Workbench):
 
     def _make_pane(self, target: TargetSettings) -> AudioPane:
         return AudioPane(self._services, target)
-
-    def _fresh_target(self, target: TargetSettings) -> TargetSettings:
-        model = AudioPane.suggested_model(target.provider, target.model)
-        return target.model_copy(update={"model": model})
 
     async def _read(self, path: Path) -> None:
         try:

@@ -46,7 +46,7 @@ from app.domain.embeddings import (
 from app.domain.metrics import RunMetrics
 from app.domain.params import EMBEDDING_PARAMS
 from app.domain.run import Failed, Finished, Result, run_once
-from app.presenters.workbench import Workbench, WorkbenchPane
+from app.presenters.workbench import RunOutcome, Workbench, WorkbenchPane
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ __all__ = [
     "EmbeddingsPane",
     "EmbeddingsPresenter",
     "PaneAgreement",
-    "RunOutcome",
 ]
 
 #: More texts than this make an N × N matrix per pane that no one reads (and 8 panes of it
@@ -68,7 +67,7 @@ MAX_TEXTS = 2000
 #: The Nomic task prefix choices of a pane: ``auto`` picks by whether there is a query.
 TASK_CHOICES: tuple[str, ...] = ("auto", "none", *NOMIC_TASKS)
 # Embedding models a pane starts with where the provider's default is a chat model.
-_SUGGESTED_MODELS = {
+_SUGGESTED = {
     LOCAL_PROVIDER_ID: "multilingual-e5-small",
     FIREWORKS_PROVIDER_ID: "nomic-ai/nomic-embed-text-v1.5",
 }
@@ -82,14 +81,6 @@ I forgot my login and need a new password.
 Die Katze schläft auf dem Teppich.
 The recipe needs two cups of flour.
 """
-
-
-class RunOutcome:
-    """How a pane's newest run ended: ``complete``, ``stopped`` or ``failed``."""
-
-    COMPLETE = "complete"
-    STOPPED = "stopped"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +108,7 @@ class EmbeddingsPane(WorkbenchPane):
     capability = "embeddings"
     param_specs = EMBEDDING_PARAMS
     queued_figure = "the total time"
+    suggested_models = _SUGGESTED
 
     def __init__(
         self, services: Services, target: TargetSettings, parent: QObject | None = None
@@ -132,13 +124,6 @@ class EmbeddingsPane(WorkbenchPane):
         self._outcome = ""
         self._error = ""
         self._note = ""
-
-    @classmethod
-    def suggested_model(cls, provider_id: str, default_model: str) -> str:
-        """The provider's default when it embeds, else a known embedding model of the provider."""
-        if "embeddings" in model_capabilities(default_model):
-            return default_model
-        return _SUGGESTED_MODELS.get(provider_id, "")
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -460,6 +445,7 @@ class EmbeddingsPresenter(Workbench):
     agreements_ready = Signal(list)
 
     tab_id = "embeddings"
+    pane_type = EmbeddingsPane
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(services, parent)
@@ -577,10 +563,6 @@ class EmbeddingsPresenter(Workbench):
 
     def _make_pane(self, target: TargetSettings) -> EmbeddingsPane:
         return EmbeddingsPane(self._services, target)
-
-    def _fresh_target(self, target: TargetSettings) -> TargetSettings:
-        model = EmbeddingsPane.suggested_model(target.provider, target.model)
-        return target.model_copy(update={"model": model})
 
 
 def _which(batch: range, offset: int) -> str:

@@ -39,26 +39,18 @@ from app.domain.schema import (
     strict_adjusted,
     validate_output,
 )
-from app.presenters.workbench import Workbench, WorkbenchPane
+from app.presenters.workbench import RunOutcome, Workbench, WorkbenchPane
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
     from app.presenters.services import Services
 
-__all__ = ["MAX_REPEAT", "MODES", "JsonPane", "JsonPresenter", "RunOutcome"]
+__all__ = ["MAX_REPEAT", "MODES", "JsonPane", "JsonPresenter"]
 
 MODES: tuple[Mode, ...] = ("json_schema", "json_object_schema", "json_object", "grammar")
 MAX_REPEAT = 20
 _SCHEMA_MODES = frozenset({"json_schema", "json_object_schema"})
 _DEFAULT_PROMPT = "What is the weather like in Paris today? Make up plausible values."
-
-
-class RunOutcome:
-    """How a pane's newest run ended: ``complete``, ``stopped`` or ``failed`` (with why)."""
-
-    COMPLETE = "complete"
-    STOPPED = "stopped"
-    FAILED = "failed"
 
 
 class JsonPane(WorkbenchPane):

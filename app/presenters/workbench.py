@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 import app
 from app.client import FireplayError
+from app.domain.capabilities import model_capabilities
 from app.domain.catalog import estimate_audio_cost, estimate_cost, load_catalog
 from app.domain.compare import (
     ComparisonRecord,
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from app.client import AsyncClient
     from app.presenters.services import Services
 
-__all__ = ["MAX_PANES", "Layout", "Variation", "Workbench", "WorkbenchPane"]
+__all__ = ["MAX_PANES", "Layout", "RunOutcome", "Variation", "Workbench", "WorkbenchPane"]
 
 MAX_PANES = 8
 Layout = Literal["columns", "grid"]
@@ -67,6 +68,14 @@ _LIVE_METRICS_EVERY_S = 1.0
 # "Connecting to …" is said only when connecting takes longer than this, so a quick server
 # never makes eight status lines flicker (and relayout) as a Send starts.
 _SAY_CONNECTING_AFTER_S = 0.3
+
+
+class RunOutcome:
+    """How a pane's newest run ended, for tabs that keep one result per pane."""
+
+    COMPLETE = "complete"
+    STOPPED = "stopped"
+    FAILED = "failed"
 
 
 class WorkbenchPane(QObject):
@@ -100,6 +109,9 @@ class WorkbenchPane(QObject):
     param_specs: ClassVar[tuple[ParamSpec, ...]] = PARAMS
     #: The measured time that includes waiting in the built-in engine's queue.
     queued_figure: ClassVar[str] = "TTFT"
+    #: Models a new pane starts with, per provider, where the provider's default lacks the
+    #: tab's capability (a chat model in a speech or embeddings tab).
+    suggested_models: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self, services: Services, target: TargetSettings, parent: QObject | None = None
@@ -190,8 +202,14 @@ class WorkbenchPane(QObject):
 
     @classmethod
     def suggested_model(cls, provider_id: str, default_model: str) -> str:
-        """The model a pane of this tab starts with on ``provider_id`` (whose default is given)."""
-        return default_model
+        """The model a pane of this tab starts with on ``provider_id`` (whose default is given).
+
+        The provider's default when it has the tab's capability, else the tab's suggestion for
+        the provider (:attr:`suggested_models`), if it has one.
+        """
+        if not cls.suggested_models or cls.capability in model_capabilities(default_model):
+            return default_model
+        return cls.suggested_models.get(provider_id, "")
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -558,6 +576,8 @@ class Workbench(QObject):
     send_state_changed = Signal()
 
     tab_id: ClassVar[str]
+    #: The pane class, whose suggested models a tab never used starts with.
+    pane_type: ClassVar[type[WorkbenchPane]] = WorkbenchPane
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -740,8 +760,9 @@ class Workbench(QObject):
         raise NotImplementedError
 
     def _fresh_target(self, target: TargetSettings) -> TargetSettings:
-        """The first target of a tab never used (by default the active provider and model)."""
-        return target
+        """The first target of a tab never used: the active provider, and its model if it suits."""
+        model = self.pane_type.suggested_model(target.provider, target.model)
+        return target if model == target.model else target.model_copy(update={"model": model})
 
     def _input_sent(self, text: str) -> None:
         """Record a shared input: a new round, which every pane that runs now answers."""

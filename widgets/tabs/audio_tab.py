@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.audio import format_clock
-from app.presenters.audio import TASKS, VAD_MODELS, AudioPane, AudioPresenter, RunOutcome
+from app.presenters.audio import TASKS, VAD_MODELS, AudioPane, AudioPresenter
+from app.presenters.workbench import RunOutcome
 from widgets.common.pane_view import PaneView
 from widgets.common.workbench_view import WORKBENCH_SHORTCUTS, WorkbenchView
 from widgets.tabs.audio_views import AudioDrop, SegmentsTable, WaveformView

@@ -33,8 +33,8 @@ from app.presenters.embeddings import (
     EmbeddingsPane,
     EmbeddingsPresenter,
     PaneAgreement,
-    RunOutcome,
 )
+from app.presenters.workbench import RunOutcome
 from widgets.common.pane_view import PaneView
 from widgets.common.source_dialog import monospace
 from widgets.common.workbench_view import WORKBENCH_SHORTCUTS, WorkbenchView

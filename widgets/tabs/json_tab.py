@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.schema import MISSING, SAMPLES, FieldAgreement, RepeatStats, SchemaCheck, Validation
-from app.presenters.structured import MAX_REPEAT, MODES, JsonPane, JsonPresenter, RunOutcome
+from app.presenters.structured import MAX_REPEAT, MODES, JsonPane, JsonPresenter
+from app.presenters.workbench import RunOutcome
 from widgets.common.json_highlighter import JsonHighlighter
 from widgets.common.pane_view import PaneView
 from widgets.common.source_dialog import SourceDialog, monospace
