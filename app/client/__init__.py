@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
     from ._streaming import AsyncStream
     from ._timings import ServerTimings
+    from ._trace import Exchange, Trace, tracing
     from ._types import NOT_GIVEN, FileTypes, NotGiven
     from .types import (
         ChatCompletion,
@@ -61,6 +62,9 @@ _LAZY = {
     "DEFAULT_TIMEOUT": "._constants",
     "AsyncStream": "._streaming",
     "ServerTimings": "._timings",
+    "Exchange": "._trace",
+    "Trace": "._trace",
+    "tracing": "._trace",
     "NOT_GIVEN": "._types",
     "FileTypes": "._types",
     "NotGiven": "._types",
@@ -113,6 +117,7 @@ __all__ = [
     "ConflictError",
     "CreateEmbeddingResponse",
     "Embedding",
+    "Exchange",
     "FileTypes",
     "FireplayError",
     "FireworksModel",
@@ -125,6 +130,8 @@ __all__ = [
     "RateLimitError",
     "ServerTimings",
     "StreamError",
+    "Trace",
     "Transcription",
     "UnprocessableEntityError",
+    "tracing",
 ]

@@ -25,6 +25,7 @@ from ._constants import (
 )
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -32,6 +33,7 @@ from ._exceptions import (
     redact,
 )
 from ._models import BaseModel
+from ._trace import Attempt, Exchange, current_trace
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 
 if TYPE_CHECKING:
@@ -296,25 +298,48 @@ class AsyncClient:
             headers=self._headers(accept, extra_headers),
             timeout=self.timeout if isinstance(timeout, NotGiven) else timeout,
         )
+        trace = current_trace()
+        exchange = trace.begin(request, data, files) if trace is not None else None
+        try:
+            response = await self._send_with_retries(http, request, stream, exchange)
+        except APIError as exc:
+            if exchange is not None:
+                exchange.error = str(exc)
+            raise
+        if exchange is not None and not stream:
+            exchange.read_body(response)
+        return response
+
+    async def _send_with_retries(
+        self,
+        http: httpx.AsyncClient,
+        request: httpx.Request,
+        stream: bool,
+        exchange: Exchange | None,
+    ) -> httpx.Response:
         attempt = 0
         while True:
             retries_left = self.max_retries - attempt
+            tried = exchange.attempt() if exchange is not None else None
             try:
                 response = await http.send(request, stream=stream)
             except httpx.TimeoutException as exc:
                 if retries_left > 0:
-                    await self._wait_before_retry(request, attempt, None, "timeout")
+                    await self._wait_before_retry(request, attempt, None, "timeout", tried)
                     attempt += 1
                     continue
                 raise APITimeoutError(self._timeout_message(exc, request), request=request) from exc
             except httpx.TransportError as exc:
                 if retries_left > 0:
-                    await self._wait_before_retry(request, attempt, None, type(exc).__name__)
+                    await self._wait_before_retry(request, attempt, None, type(exc).__name__, tried)
                     attempt += 1
                     continue
                 raise APIConnectionError(
                     self._connection_message(exc, request), request=request
                 ) from exc
+            if exchange is not None and tried is not None:
+                exchange.responded(response)
+                tried.outcome = str(response.status_code)
             if response.is_success:
                 return response
             try:
@@ -322,15 +347,17 @@ class AsyncClient:
             except httpx.TransportError as exc:
                 await response.aclose()
                 if retries_left > 0:
-                    await self._wait_before_retry(request, attempt, None, type(exc).__name__)
+                    await self._wait_before_retry(request, attempt, None, type(exc).__name__, tried)
                     attempt += 1
                     continue
                 raise APIConnectionError(
                     self._connection_message(exc, request), request=request
                 ) from exc
+            if exchange is not None:
+                exchange.read_body(response)
             if retries_left > 0 and self._should_retry(response):
                 await self._wait_before_retry(
-                    request, attempt, response.headers, str(response.status_code)
+                    request, attempt, response.headers, str(response.status_code), tried
                 )
                 attempt += 1
                 continue
@@ -361,9 +388,17 @@ class AsyncClient:
         return status in (408, 409, 429) or status >= 500
 
     async def _wait_before_retry(
-        self, request: httpx.Request, attempt: int, headers: httpx.Headers | None, reason: str
+        self,
+        request: httpx.Request,
+        attempt: int,
+        headers: httpx.Headers | None,
+        reason: str,
+        tried: Attempt | None,
     ) -> None:
         delay = self._retry_delay(attempt, headers)
+        if tried is not None:
+            tried.outcome = reason
+            tried.retry_in_s = delay
         log.info(
             "Retrying %s %s in %.2f s (retry %d of %d, %s)",
             request.method,

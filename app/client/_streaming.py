@@ -31,6 +31,7 @@ from ._exceptions import (
     redact,
 )
 from ._timings import ServerTimings
+from ._trace import exchange_of
 from .types.chat_completion import ChatCompletion
 from .types.chat_completion_chunk import (
     ChatCompletionChunk,
@@ -98,6 +99,7 @@ class AsyncStream(Generic[_ChunkT]):
         self._error: APIError | None = None
         self._byte_iterator: AsyncIterator[bytes] | None = None
         self._iterator: AsyncIterator[_ChunkT] = self._iterate()
+        self._exchange = exchange_of(response)
 
     # -- iteration ---------------------------------------------------------------------------
 
@@ -116,6 +118,7 @@ class AsyncStream(Generic[_ChunkT]):
         fold = self._accumulator.add
         framer = _EventFramer()
         body = self._open_body()
+        exchange = self._exchange
         payloads: list[bytes] = []
         eof = False
         while True:
@@ -151,11 +154,15 @@ class AsyncStream(Generic[_ChunkT]):
             except StopAsyncIteration:
                 eof = True
                 payloads = framer.finish()
+                if exchange is not None:
+                    exchange.add_events(payloads)
                 continue
             except BaseException as exc:
                 await self._read_failed(exc)
                 return
             payloads = framer.feed(received)
+            if exchange is not None:
+                exchange.add_events(payloads)
 
     def _open_body(self) -> AsyncIterator[bytes]:
         # The raw body skips content decoding unless the server compressed it.
@@ -173,6 +180,8 @@ class AsyncStream(Generic[_ChunkT]):
         """
         if not isinstance(exc, httpx.TransportError):
             # Cancellation (or Ctrl-C) while waiting for data: release the connection now.
+            if self._exchange is not None:
+                self._exchange.error = "Stopped by the client before the stream ended."
             await self.close()
             raise exc
         if self._closed:
@@ -222,6 +231,8 @@ class AsyncStream(Generic[_ChunkT]):
 
     async def _fail(self, error: APIError) -> APIError:
         self._error = error
+        if self._exchange is not None:
+            self._exchange.error = str(error)
         await self.close()
         return error
 
