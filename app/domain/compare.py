@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +21,8 @@ __all__ = [
     "comparison_from_json",
     "comparison_to_json",
     "comparison_to_markdown",
+    "metrics_dict",
+    "metrics_from_dict",
     "word_diff",
 ]
 
@@ -127,6 +129,14 @@ class ComparisonRecord:
 def metrics_dict(metrics: RunMetrics | None) -> dict[str, Any] | None:
     """A JSON-friendly form of ``metrics``."""
     return None if metrics is None else asdict(metrics)
+
+
+def metrics_from_dict(data: Mapping[str, Any] | None) -> RunMetrics | None:
+    """Read back what :func:`metrics_dict` wrote; keys a newer version added are left out."""
+    if not data:
+        return None
+    known = {f.name for f in fields(RunMetrics)}
+    return RunMetrics(**{name: value for name, value in data.items() if name in known})
 
 
 def comparison_to_json(record: ComparisonRecord) -> str:
