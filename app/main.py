@@ -132,6 +132,8 @@ def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainW
     from app.domain.connections import Connections
     from app.engine.process import EngineProcess
     from app.presenters.engine import EngineMonitor
+    from app.presenters.history import History
+    from app.presenters.presets import Presets
     from app.presenters.services import Services
     from app.presenters.settings import SettingsPresenter
     from app.runtime import AsyncRunner
@@ -158,7 +160,12 @@ def _attach_services(args: argparse.Namespace, qapp: QApplication, window: MainW
         lambda args: EngineProcess(extra_args=args, on_status=engine.report),
     )
     services = Services(
-        runner=AsyncRunner(), settings=settings, connections=connections, engine=engine
+        runner=AsyncRunner(),
+        settings=settings,
+        connections=connections,
+        engine=engine,
+        history=History(config_dir),
+        presets=Presets(config_dir),
     )
     window.attach(services)
     return Built(qapp, window, services)
@@ -357,3 +364,5 @@ async def _shut_down(services: Services) -> None:
             break
         await asyncio.gather(*pending, return_exceptions=True)
     await services.connections.aclose()
+    # After the runs: a stopped run's record is complete before the database closes.
+    await asyncio.to_thread(services.history.close)

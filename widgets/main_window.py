@@ -9,11 +9,12 @@ neither the first paint nor the first input waits for tabs that are not on scree
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 import app
 from app.storage import WindowState
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from app.presenters.services import Services
     from app.presenters.workbench import Workbench
     from widgets.common.workbench_view import WorkbenchView
+    from widgets.history_dialog import HistoryDialog
     from widgets.settings_dialog import SettingsDialog
 
 __all__ = ["MainWindow"]
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(page)
         self.setCentralWidget(self.tabs)
         self._settings_dialog: SettingsDialog | None = None
+        self._history_dialog: HistoryDialog | None = None
         self._build_menus()
 
     def attach(self, services: Services) -> None:
@@ -70,7 +73,11 @@ class MainWindow(QMainWindow):
         # enums (about 20 ms), and no key press is handled before this point anyway.
         self._settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self._history_action.setShortcut(QKeySequence("Ctrl+H"))
+        self._save_session_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self._open_session_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         services.runner.task_failed.connect(self._on_task_failed)
+        services.history.problem_changed.connect(self._on_history_problem)
 
     def current_tab_id(self) -> str:
         """Id of the tab shown."""
@@ -130,8 +137,127 @@ class MainWindow(QMainWindow):
         self._settings_dialog.raise_()
         return self._settings_dialog
 
+    def open_history(self) -> HistoryDialog:
+        """Show the history window (non-modal) and return it."""
+        from widgets.history_dialog import HistoryDialog
+
+        assert self.services is not None, "attach() comes first"
+        if self._history_dialog is None:
+            titles = {spec.id: spec.title for spec in TABS}
+            self._history_dialog = HistoryDialog(self.services.history, titles, self)
+            self._history_dialog.reopen_requested.connect(self.reopen_run)
+        self._history_dialog.refresh()
+        self._history_dialog.show()
+        self._history_dialog.raise_()
+        return self._history_dialog
+
+    def reopen_run(self, run_id: int) -> bool:
+        """Show a run from the history in its tab: its target, inputs and output."""
+        assert self.services is not None, "attach() comes first"
+        history = self.services.history
+        record = history.get(run_id)
+        index = next((i for i, spec in enumerate(TABS) if record and spec.id == record.tab), None)
+        if record is None or index is None:
+            return False
+        self.tabs.setCurrentIndex(index)  # builds the tab if it is not yet
+        presenter, view = self.presenters[record.tab], self.views[record.tab]
+        if presenter.has_results and not view.confirm_discard(
+            "Reopening the run replaces this tab's panes, and their results are lost."
+        ):
+            return False
+        try:
+            presenter.restore(history.tab_state(record))
+        except ValueError as error:
+            self.statusBar().showMessage(f"Could not reopen the run: {error}", 10000)
+            return False
+        self.statusBar().showMessage(f"Reopened the run of {record.model}.", 5000)
+        return True
+
+    def save_session(self, path: Path) -> bool:
+        """Write every tab (targets, inputs, results) to ``path``."""
+        from app.domain.sessions import SessionError
+        from app.presenters.presets import save_session
+
+        self._build_every_tab()
+        try:
+            save_session(path, self.presenters)
+        except SessionError as error:
+            QMessageBox.warning(self, "Session not saved", str(error))
+            return False
+        self.statusBar().showMessage(f"Saved the session to {path}.", 8000)
+        return True
+
+    def open_session(self, path: Path) -> bool:
+        """Put every tab back as the session in ``path`` has it."""
+        from app.domain.sessions import SessionError
+        from app.presenters.presets import open_session
+
+        self._build_every_tab()
+        if any(p.has_results for p in self.presenters.values()) and not self._confirm_replace():
+            return False
+        try:
+            unknown = open_session(path, self.presenters)
+        except SessionError as error:
+            QMessageBox.warning(self, "Session not opened", str(error))
+            return False
+        note = f" (tabs this version lacks were skipped: {', '.join(unknown)})" if unknown else ""
+        self.statusBar().showMessage(f"Opened the session {path.name}{note}.", 8000)
+        return True
+
+    def _confirm_replace(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace every tab?",
+            "Opening a session replaces every tab's panes, and their results are lost.\n\n"
+            "Save the session first (File → Save session) if you want to keep them.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _build_every_tab(self) -> None:
+        for index in range(len(TABS)):
+            self._build_tab(index)
+
+    def _ask_save_session(self) -> None:
+        from app.domain.sessions import SESSION_SUFFIX
+
+        dialog = QFileDialog(self, "Save session")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter(f"Fireplay session (*{SESSION_SUFFIX});;All files (*)")
+        dialog.selectFile(f"demo{SESSION_SUFFIX}")
+        dialog.fileSelected.connect(lambda path: self.save_session(Path(path)))
+        dialog.open()
+
+    def _ask_open_session(self) -> None:
+        from app.domain.sessions import SESSION_SUFFIX
+
+        dialog = QFileDialog(self, "Open session")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilter(f"Fireplay session (*{SESSION_SUFFIX});;All files (*)")
+        dialog.fileSelected.connect(lambda path: self.open_session(Path(path)))
+        dialog.open()
+
+    def _on_history_problem(self, problem: str) -> None:
+        if problem:
+            self.statusBar().showMessage(problem, 15000)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self._open_session_action = QAction("&Open session…", self)
+        self._open_session_action.setObjectName("openSessionAction")
+        self._open_session_action.triggered.connect(self._ask_open_session)
+        file_menu.addAction(self._open_session_action)
+        self._save_session_action = QAction("Save &session…", self)
+        self._save_session_action.setObjectName("saveSessionAction")
+        self._save_session_action.triggered.connect(self._ask_save_session)
+        file_menu.addAction(self._save_session_action)
+        file_menu.addSeparator()
+        self._history_action = QAction("&History…", self)
+        self._history_action.setObjectName("historyAction")
+        self._history_action.triggered.connect(self.open_history)
+        file_menu.addAction(self._history_action)
+        file_menu.addSeparator()
         self._settings_action = QAction("&Settings…", self)
         self._settings_action.setObjectName("settingsAction")
         self._settings_action.triggered.connect(self.open_settings)
@@ -157,7 +283,13 @@ class MainWindow(QMainWindow):
             view = self.views.get(spec.id)
             extra = [row for row in view.shortcuts if row not in rows] if view else []
             rows += [(keys, f"{what} ({spec.title})") for keys, what in extra]
-        rows += [("Ctrl+,", "Settings"), ("Ctrl+Q", "Quit")]
+        rows += [
+            ("Ctrl+H", "History"),
+            ("Ctrl+Shift+S", "Save session"),
+            ("Ctrl+Shift+O", "Open session"),
+            ("Ctrl+,", "Settings"),
+            ("Ctrl+Q", "Quit"),
+        ]
         text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
 

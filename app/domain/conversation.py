@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from app.domain.compare import metrics_dict, metrics_from_dict
 from app.domain.metrics import RunMetrics
 
-__all__ = ["Conversation", "Role", "Turn", "TurnStatus"]
+__all__ = [
+    "Conversation",
+    "Role",
+    "Turn",
+    "TurnImage",
+    "TurnStatus",
+    "turns_from_json",
+    "turns_to_json",
+]
 
 
 class Role(StrEnum):
@@ -27,23 +37,45 @@ class TurnStatus(StrEnum):
     FAILED = "failed"
 
 
+@dataclass(frozen=True, slots=True)
+class TurnImage:
+    """One image a user turn carries.
+
+    Attributes:
+        name: What the user attached: a file name, ``pasted image.png``, a URL's last segment.
+        part: The ``image_url`` content part as sent, prepared for the pane's provider; ``None``
+            when its data is not at hand (a conversation read back by :func:`turns_from_json`
+            keeps no image data), and then the image is not sent again.
+        path: The file the image was read from, if it came from one.
+        detail: The ``detail`` it was prepared with (``auto``, ``low`` or ``high``).
+    """
+
+    name: str
+    part: dict[str, Any] | None = None
+    path: str | None = None
+    detail: str = "auto"
+
+
 @dataclass
 class Turn:
     """One message of the conversation, with what Fireplay learned while receiving it.
 
-    A user turn may carry images: ``images`` are their content parts as sent (``image_url``
-    parts, prepared for the pane's provider) and ``image_names`` what the user attached.
+    A user turn may carry images (:class:`TurnImage`), in the order the user attached them.
     """
 
     role: Role
     content: str = ""
-    images: list[dict[str, Any]] = field(default_factory=list)
-    image_names: list[str] = field(default_factory=list)
+    images: list[TurnImage] = field(default_factory=list)
     reasoning: str = ""
     status: TurnStatus = TurnStatus.COMPLETE
     error: str | None = None
     finish_reason: str | None = None
     metrics: RunMetrics | None = None
+
+    @property
+    def image_names(self) -> list[str]:
+        """What the user attached to this turn, in order."""
+        return [image.name for image in self.images]
 
 
 @dataclass
@@ -55,11 +87,9 @@ class Conversation:
     #: Images go before the text in a message (Llama 3.2 Vision wants them first).
     images_first: bool = True
 
-    def add_user(
-        self, text: str, images: list[dict[str, Any]] | None = None, names: list[str] | None = None
-    ) -> Turn:
-        """Append a user turn, with the content parts of its images and their names."""
-        turn = Turn(Role.USER, text, images=list(images or ()), image_names=list(names or ()))
+    def add_user(self, text: str, images: Sequence[TurnImage] = ()) -> Turn:
+        """Append a user turn, with its images."""
+        turn = Turn(Role.USER, text, images=list(images))
         self.turns.append(turn)
         return turn
 
@@ -120,10 +150,11 @@ class Conversation:
 
     def _user_content(self, turn: Turn) -> str | list[dict[str, Any]]:
         # Images stay in the turn they came with, so every follow-up sends them again.
-        if not turn.images:
+        parts = [image.part for image in turn.images if image.part is not None]
+        if not parts:
             return turn.content
         text = [{"type": "text", "text": turn.content}] if turn.content else []
-        return [*turn.images, *text] if self.images_first else [*text, *turn.images]
+        return [*parts, *text] if self.images_first else [*text, *parts]
 
     def _reply_to(self, user_index: int) -> Turn | None:
         following = self.turns[user_index + 1 : user_index + 2]
@@ -132,3 +163,77 @@ class Conversation:
 
 # Replies that later requests carry as history.
 _SENT_AGAIN = frozenset({TurnStatus.COMPLETE, TurnStatus.STOPPED})
+
+
+def turns_to_json(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """The turns as JSON data that :func:`turns_from_json` reads back.
+
+    Image data is never written, only where it came from: a ``data:`` URL part becomes its
+    name, file path and detail, while a part that only links to an image (an http URL) is kept
+    as is, since it is short and the provider fetches it again.
+    """
+    return [_turn_to_json(turn) for turn in turns]
+
+
+def turns_from_json(data: Sequence[Mapping[str, Any]]) -> list[Turn]:
+    """Read back what :func:`turns_to_json` wrote.
+
+    Images that were embedded come back without a part (:attr:`TurnImage.part` is ``None``), and
+    a reply that was still streaming comes back stopped: the run that filled it is gone.
+
+    Raises:
+        ValueError: a turn has an unknown role or status.
+    """
+    return [_turn_from_json(item) for item in data]
+
+
+def _turn_to_json(turn: Turn) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "role": turn.role.value,
+        "content": turn.content,
+        "status": turn.status.value,
+    }
+    if turn.images:
+        data["images"] = [_image_to_json(image) for image in turn.images]
+    if turn.reasoning:
+        data["reasoning"] = turn.reasoning
+    if turn.error is not None:
+        data["error"] = turn.error
+    if turn.finish_reason is not None:
+        data["finish_reason"] = turn.finish_reason
+    if turn.metrics is not None:
+        data["metrics"] = metrics_dict(turn.metrics)
+    return data
+
+
+def _turn_from_json(data: Mapping[str, Any]) -> Turn:
+    status = TurnStatus(data.get("status", TurnStatus.COMPLETE))
+    return Turn(
+        role=Role(data["role"]),
+        content=str(data.get("content") or ""),
+        images=[_image_from_json(image) for image in data.get("images") or ()],
+        reasoning=str(data.get("reasoning") or ""),
+        status=TurnStatus.STOPPED if status is TurnStatus.STREAMING else status,
+        error=data.get("error"),
+        finish_reason=data.get("finish_reason"),
+        metrics=metrics_from_dict(data.get("metrics")),
+    )
+
+
+def _image_to_json(image: TurnImage) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": image.name, "detail": image.detail}
+    if image.path is not None:
+        data["path"] = image.path
+    url = (image.part or {}).get("image_url", {}).get("url", "")
+    if image.part is not None and not url.startswith("data:"):
+        data["part"] = image.part
+    return data
+
+
+def _image_from_json(data: Mapping[str, Any]) -> TurnImage:
+    return TurnImage(
+        name=str(data.get("name") or "image"),
+        part=data.get("part"),
+        path=data.get("path"),
+        detail=str(data.get("detail") or "auto"),
+    )

@@ -482,19 +482,25 @@ class Analysis:
 def analyse(
     vectors: np.ndarray | Sequence[Sequence[float]],
     query: np.ndarray | Sequence[float] | None = None,
+    *,
+    projection: tuple[np.ndarray, tuple[float, float]] | None = None,
 ) -> Analysis:
     """Analyse one model's embeddings of the texts.
 
     Args:
         vectors: ``(n, d)`` embeddings, one row per text.
         query: the query's embedding by the same model, if any.
+        projection: ``(points, explained)`` of an earlier analysis of these vectors (a restored
+            result), taken as they are: the PCA is most of an analysis' cost, and the rest is
+            recomputed exactly.
 
     Returns:
         The :class:`Analysis`.
 
     Raises:
         ValueError: when ``vectors`` is not 2-D with at least one row and one column, holds NaN or
-            infinity, or the query's length differs from the vectors'.
+            infinity, the query's length differs from the vectors', or ``projection``'s points
+            are not ``(n, 2)``.
     """
     import numpy as np
 
@@ -526,7 +532,13 @@ def analyse(
         q_unit = _unit_rows(row, np.linalg.norm(row, axis=1))[0]
         scores = np.clip(unit @ q_unit, -1.0, 1.0)
 
-    points, explained = _pca(raw)
+    if projection is None:
+        points, explained = _pca(raw)
+    else:
+        points = np.asarray(projection[0], dtype=np.float32)
+        if points.shape != (n, 2):
+            raise ValueError(f"a {points.shape} map for {n} texts")
+        explained = (float(projection[1][0]), float(projection[1][1]))
     low, high = _shade_range(similarity)
     return Analysis(
         similarity=similarity,

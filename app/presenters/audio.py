@@ -9,8 +9,10 @@ file, follows the playing segment, and scores every pane's words against a refer
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -23,6 +25,7 @@ from app.domain.audio import (
     AudioInfo,
     Segment,
     Upload,
+    Word,
     WordErrors,
     decode_samples,
     parse_subtitles,
@@ -38,7 +41,7 @@ from app.domain.audio import (
     waveform,
     word_error_rate,
 )
-from app.domain.compare import metrics_dict
+from app.domain.compare import metrics_dict, metrics_from_dict
 from app.domain.connections import FIREWORKS_PROVIDER_ID, LOCAL_PROVIDER_ID
 from app.domain.metrics import RunMetrics
 from app.domain.params import AUDIO_PARAMS
@@ -83,11 +86,29 @@ _SUGGESTED = {
 
 @dataclass(frozen=True, slots=True)
 class AudioFile:
-    """The file every pane transcribes."""
+    """The file every pane transcribes.
+
+    Attributes:
+        path: Where it is.
+        info: What :func:`~app.domain.audio.probe` found in it.
+        sha256: Hex digest of its bytes, so a saved tab can tell whether the file it names
+            is still the one its results were made from.
+        peaks: Its waveform, once read.
+    """
 
     path: Path
     info: AudioInfo
+    sha256: str
     peaks: np.ndarray | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """The file as JSON data: its path, name, size and hash (never its bytes)."""
+        return {
+            "path": str(self.path),
+            "name": self.info.name,
+            "size": self.info.size_bytes,
+            "sha256": self.sha256,
+        }
 
 
 class AudioPane(WorkbenchPane):
@@ -119,6 +140,12 @@ class AudioPane(WorkbenchPane):
         self._error = ""
         self._language: str | None = None
         self._score: WordErrors | None = None
+        self._response_format = ""
+        # What the shown result answers: the file's name as the user knows it, and the task.
+        self._file_name = ""
+        self._answered_task: Task | None = None
+        # The file the newest request uploaded: the original, or its re-encoded copy.
+        self._uploaded: Path | None = None
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -136,6 +163,11 @@ class AudioPane(WorkbenchPane):
     def language(self) -> str | None:
         """The language the server detected or was told, if it said."""
         return self._language
+
+    @property
+    def input_label(self) -> str:
+        """What the shown result answers, e.g. ``talk.wav (transcribe)`` ("" before any run)."""
+        return _input_label(self._file_name, self._answered_task) if self._answered_task else ""
 
     @property
     def outcome(self) -> str:
@@ -221,6 +253,57 @@ class AudioPane(WorkbenchPane):
             return to_json(self._text, self._segments, model=self.model, language=self._language)
         return to_text(self._segments) if self._segments else self._text
 
+    def result_state(self) -> dict[str, Any] | None:
+        """The transcript, its segments (with words), format, language, metrics, score and
+        outcome as JSON data; ``None`` before any run ended."""
+        if not self._outcome:
+            return None
+        score = self._score
+        return {
+            "text": self._text,
+            "segments": [_segment_state(segment) for segment in self._segments],
+            "response_format": self._response_format,
+            "language": self._language,
+            "metrics": metrics_dict(self._metrics),
+            "outcome": self._outcome,
+            "error": self._error,
+            "score": None
+            if score is None
+            else {
+                "rate": score.rate,
+                "substitutions": score.substitutions,
+                "deletions": score.deletions,
+                "insertions": score.insertions,
+                "reference_words": score.reference_words,
+            },
+            "queue_note": self.queue_note,
+            "file": self._file_name,
+            "task": self._answered_task,
+            "uploaded": str(self._uploaded) if self._uploaded is not None else None,
+        }
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a result saved by :meth:`result_state`."""
+        score = state.get("score")
+        task = state.get("task")
+        uploaded = state.get("uploaded")
+        self._text = str(state.get("text") or "")
+        self._segments = [_segment_from(raw) for raw in state.get("segments") or []]
+        self._response_format = str(state.get("response_format") or "")
+        self._language = state.get("language") or None
+        self._metrics = metrics_from_dict(state.get("metrics"))
+        self._outcome = str(state.get("outcome") or "")
+        self._error = str(state.get("error") or "")
+        self._score = WordErrors(**score) if score else None
+        self.queue_note = str(state.get("queue_note") or "")
+        self._file_name = str(state.get("file") or "")
+        self._answered_task = task if task in TASKS else None
+        self._uploaded = Path(uploaded) if uploaded else None
+        self.transcribed.emit()
+        # The status line is where a failure's message shows (see ``failed``).
+        self.status_changed.emit(self._error)
+        self.result_changed.emit()
+
     # -- commands ------------------------------------------------------------------------------
 
     def set_vad_model(self, vad_model: str) -> None:
@@ -232,14 +315,17 @@ class AudioPane(WorkbenchPane):
         self.set_option("diarize", True if diarize else None)
         self.set_option("speakers", speakers if diarize and speakers > 0 else None)
 
-    def transcribe(self, source: Path | Upload, task: Task, audio_s: float) -> bool:
+    def transcribe(self, source: Path, task: Task, audio_s: float, *, name: str) -> bool:
         """Upload ``source`` and transcribe (or translate) it; False when the pane is busy.
 
-        A path is read by the client off the UI thread when the request is made.
+        The file is read by the client off the UI thread when the request is made. ``name`` is
+        the file's name as the user knows it: the original's, also when ``source`` is its
+        re-encoded copy.
         """
         if self.busy:
             return False
         self._clear_result()
+        self._file_name, self._answered_task, self._uploaded = name, task, source
         self._start(self._run(source, task, audio_s))
         return True
 
@@ -256,12 +342,16 @@ class AudioPane(WorkbenchPane):
 
     # -- runs ----------------------------------------------------------------------------------
 
+    def _code_file_path(self) -> str | None:
+        return str(self._uploaded) if self._uploaded is not None else None
+
     def _clear_result(self) -> None:
-        self._text = self._error = self._outcome = ""
+        self._text = self._error = self._outcome = self._response_format = self._file_name = ""
         self._segments = []
         self._metrics = None
         self._language = None
         self._score = None
+        self._answered_task = None
         self.transcribed.emit()
 
     def _form(self) -> tuple[str, dict[str, Any]]:
@@ -280,14 +370,15 @@ class AudioPane(WorkbenchPane):
                 params["min_speakers"] = params["max_speakers"] = self.speakers
         return response_format, params
 
-    async def _run(self, source: Path | Upload, task: Task, audio_s: float) -> None:
+    async def _run(self, source: Path, task: Task, audio_s: float) -> None:
         try:
             client = await self._client()
             response_format, params = self._form()
         except (ValueError, FireplayError) as error:
             self._end(RunOutcome.FAILED, error=str(error))
             return
-        if isinstance(source, Path) and not source.is_file():
+        self._response_format = response_format
+        if not source.is_file():
             self._end(RunOutcome.FAILED, error=f"{source.name} is no longer there.")
             return
         endpoint = client.audio.translations if task == "translate" else client.audio.transcriptions
@@ -297,16 +388,11 @@ class AudioPane(WorkbenchPane):
         def sent(done: int, total: int) -> None:
             self.upload_progress.emit(done, total)
 
-        file: Any = (
-            source
-            if isinstance(source, Path)
-            else (source.filename, source.data, source.content_type)
-        )
         results: list[Any] = []
         events = run_once(
             lambda: endpoint.create(
                 model=self.model,
-                file=file,
+                file=source,
                 response_format=response_format,
                 progress=sent,
                 **params,
@@ -389,6 +475,7 @@ class AudioPresenter(Workbench):
         self._file: AudioFile | None = None
         self._reading = 0
         self._reencoded: Upload | None = None
+        self._reencoded_path: Path | None = None
         self._reencoding = False
         saved_task = self.saved_input("task", "transcribe")
         self._task: Task = saved_task if saved_task in TASKS else "transcribe"
@@ -501,9 +588,7 @@ class AudioPresenter(Workbench):
             return
         if len(paths) > 1:
             self.audio_status.emit(f"One file at a time: using {paths[0].name}.")
-        self._reading += 1
-        self.send_state_changed.emit()
-        self._services.runner.start(self._read(paths[0]), name="audio.read")
+        self._load(paths[0])
 
     def set_task(self, task: str) -> None:
         """Transcribe or translate from the next Send."""
@@ -541,12 +626,14 @@ class AudioPresenter(Workbench):
         """Transcribe (or translate) the file with every pane; False when nothing was sent."""
         if self.send_blocker():
             return False
-        assert self._file is not None
-        self._input_sent(f"{self._file.info.name} ({self._task})")
+        file = self._file
+        assert file is not None
+        self._input_sent(_input_label(file.info.name, self._task))
+        copy = self._reencoded_path
         for pane in self.panes:
-            over = too_large(self._file.info.size_bytes, pane.provider_id)
-            source = self._reencoded if over and self._reencoded is not None else self._file.path
-            pane.transcribe(source, self._task, self._file.info.duration_s)
+            over = too_large(file.info.size_bytes, pane.provider_id)
+            source = copy if over and copy is not None else file.path
+            pane.transcribe(source, self._task, file.info.duration_s, name=file.info.name)
         return True
 
     def clear(self) -> None:
@@ -632,6 +719,35 @@ class AudioPresenter(Workbench):
         path.write_bytes(data)
         self.add_files([path])
 
+    # -- state: sessions, presets, reopened runs ------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """The task, the reference and the file (path, name, size and hash; never its bytes)."""
+        return {
+            "task": self._task,
+            "reference": self._reference,
+            "file": self._file.describe() if self._file is not None else None,
+        }
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Take the task, the reference and the file of ``inputs`` (absent ones stay as they are).
+
+        The file is read again the way a dropped one is, unless it is the one already loaded;
+        a file that is no longer there is named in :attr:`audio_status` and the tab is left
+        without a file.
+        """
+        remembered: dict[str, Any] = {}
+        if "task" in inputs:
+            self._task = "translate" if inputs["task"] == "translate" else "transcribe"
+            remembered["task"] = self._task
+        if "reference" in inputs:
+            self._reference = str(inputs["reference"] or "")
+            remembered["reference"] = self._reference
+        if "file" in inputs:
+            self._restore_file(inputs["file"])
+        self.score()
+        super().restore_inputs(remembered)
+
     def shutdown(self) -> None:
         """Stop playback and recording (the window is closing)."""
         self.stop_playback()
@@ -644,9 +760,42 @@ class AudioPresenter(Workbench):
     def _make_pane(self, target: TargetSettings) -> AudioPane:
         return AudioPane(self._services, target)
 
-    async def _read(self, path: Path) -> None:
+    def _load(self, path: Path, expected_sha256: str = "") -> None:
+        self._reading += 1
+        self.send_state_changed.emit()
+        self._services.runner.start(self._read(path, expected_sha256), name="audio.read")
+
+    def _restore_file(self, saved: Mapping[str, Any] | None) -> None:
+        if not saved:
+            self._forget_file()
+            return
+        path = Path(str(saved.get("path") or ""))
+        name = str(saved.get("name") or path.name)
+        expected = str(saved.get("sha256") or "")
+        if not path.is_file():
+            self._forget_file()
+            self.audio_status.emit(
+                f"{name} is no longer at {path}: its results are shown, "
+                "but open it again to play or transcribe it."
+            )
+            return
+        current = self._file
+        if current is None or current.path != path or current.sha256 != expected:
+            self._load(path, expected)
+        # Else it is loaded already: its waveform and re-encoded copy are kept.
+
+    def _forget_file(self) -> None:
+        if self._file is None:
+            return
+        self.stop_playback()
+        self._file = None
+        self._reencoded = self._reencoded_path = None
+        self.file_changed.emit()
+
+    async def _read(self, path: Path, expected_sha256: str = "") -> None:
         try:
             info = await asyncio.to_thread(probe, path)
+            digest = await asyncio.to_thread(_sha256, path)
         except AudioError as error:
             self.audio_status.emit(str(error))
             return
@@ -658,29 +807,32 @@ class AudioPresenter(Workbench):
             self._reading -= 1
             self.send_state_changed.emit()
         self.stop_playback()
-        self._file = AudioFile(path, info)
-        self._reencoded = None
-        self.audio_status.emit("")
+        self._file = AudioFile(path, info, digest)
+        self._reencoded = self._reencoded_path = None
+        changed = bool(expected_sha256) and digest != expected_sha256
+        self.audio_status.emit(
+            f"{info.name} has changed since its results were made." if changed else ""
+        )
         self.file_changed.emit()
         try:
             peaks = await asyncio.to_thread(waveform, path)
         except (AudioError, OSError):
             return  # the duration is known; a waveform is a nicety
         if self._file is not None and self._file.path == path:
-            self._file = AudioFile(path, info, peaks)
+            self._file = AudioFile(path, info, digest, peaks)
             self.file_changed.emit()
 
     async def _reencode(self, file: AudioFile) -> None:
         self.audio_status.emit(f"Re-encoding {file.info.name} to 16 kHz mono…")
         try:
-            upload = await asyncio.to_thread(reencode_for_upload, file.path)
+            upload, copy = await asyncio.to_thread(_reencoded_copy, file)
         except (AudioError, OSError) as error:
             self.audio_status.emit(f"Could not re-encode {file.info.name}: {error}")
             return
         finally:
             self._reencoding = False
         if self._file is not None and self._file.path == file.path:
-            self._reencoded = upload
+            self._reencoded, self._reencoded_path = upload, copy
             size = len(upload.data) / 1e6
             self.audio_status.emit(
                 f"Re-encoded to 16 kHz mono: {size:.1f} MB, sent where the original is too large."
@@ -690,3 +842,51 @@ class AudioPresenter(Workbench):
     def _report_position(self) -> None:
         if self._player is not None:
             self.position_changed.emit(self._player.position_s)
+
+
+def _input_label(name: str, task: str) -> str:
+    """One send's shared input, as the comparison names it."""
+    return f"{name} ({task})"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _reencoded_copy(file: AudioFile) -> tuple[Upload, Path]:
+    """Re-encode ``file`` and keep the copy on disk, under a folder named by its hash.
+
+    Sent from disk like the original, the copy is a file that View code can upload again and
+    that a restored tab can name; the same original always gets the same copy.
+    """
+    upload = reencode_for_upload(file.path)
+    folder = Path(tempfile.gettempdir()) / "fireplay-reencoded" / file.sha256[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / upload.filename
+    copy.write_bytes(upload.data)
+    return upload, copy
+
+
+def _segment_state(segment: Segment) -> dict[str, Any]:
+    """A segment as JSON data (lists, not tuples, so it reads back equal)."""
+    return {
+        "start": segment.start,
+        "end": segment.end,
+        "text": segment.text,
+        "speaker": segment.speaker,
+        "words": [{"word": w.word, "start": w.start, "end": w.end} for w in segment.words],
+    }
+
+
+def _segment_from(raw: Mapping[str, Any]) -> Segment:
+    """Read back what :func:`_segment_state` wrote."""
+    return Segment(
+        start=float(raw["start"]),
+        end=float(raw["end"]),
+        text=str(raw["text"]),
+        speaker=raw.get("speaker"),
+        words=tuple(
+            Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in raw.get("words", ())
+        ),
+    )

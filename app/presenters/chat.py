@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 
-from app.presenters.pane import ChatPane
-from app.presenters.workbench import Workbench
+from app.presenters.pane import ChatPane, ConversationWorkbench
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 __all__ = ["ChatPresenter"]
 
 
-class ChatPresenter(Workbench):
-    """Owns the shared system prompt and the messages sent to every pane."""
+class ChatPresenter(ConversationWorkbench):
+    """Owns the shared system prompt, the message being written and the messages sent."""
 
     tab_id = "chat"
 
@@ -25,12 +25,14 @@ class ChatPresenter(Workbench):
         self._system_prompt: str = services.settings.settings.workbench("chat").inputs.get(
             "system_prompt", ""
         )
+        # The message box as the user left it: reported with the inputs, never saved on its own.
+        self._draft = ""
         super().__init__(services, parent)
 
     @property
     def panes(self) -> list[ChatPane]:
         """The panes, left to right."""
-        return list(self._panes)  # type: ignore[arg-type]
+        return self._conversations()
 
     @property
     def system_prompt(self) -> str:
@@ -38,14 +40,14 @@ class ChatPresenter(Workbench):
         return self._system_prompt
 
     @property
-    def has_turns(self) -> bool:
-        """Whether any pane has a conversation going."""
-        return any(pane.turns for pane in self.panes)
+    def draft(self) -> str:
+        """The message being written (not sent yet)."""
+        return self._draft
 
     @property
-    def has_results(self) -> bool:
-        """Whether New chat or Same model × N would throw conversations away."""
-        return self.has_turns
+    def has_turns(self) -> bool:
+        """Whether any pane has a conversation going."""
+        return self.has_results
 
     # -- shared commands -----------------------------------------------------------------------
 
@@ -77,17 +79,14 @@ class ChatPresenter(Workbench):
         self._new_round()
         return next((t for t in texts if t is not None), None)
 
-    def clear(self) -> None:
-        """Start a new conversation in every pane."""
-        for pane in self.panes:
-            pane.clear()
-        self._inputs_sent.clear()
-        self._new_round()
-
     def set_system_prompt(self, text: str) -> None:
         """Use ``text`` as the shared system prompt and remember it."""
         self._system_prompt = text
         self.remember_input("system_prompt", text)
+
+    def set_draft(self, text: str) -> None:
+        """The message box now holds ``text`` (kept in memory only: it changes every keystroke)."""
+        self._draft = text
 
     def continue_with(self, index: int) -> None:
         """Copy pane ``index``'s conversation into every other pane, to go on from it."""
@@ -99,6 +98,18 @@ class ChatPresenter(Workbench):
                 pane.replace_turns(source)
         # Copied replies were not run by their panes: nothing to compare until the next input.
         self._new_round()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """The shared system prompt and the message being written."""
+        return {"system_prompt": self._system_prompt, "prompt": self._draft}
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Put back a system prompt and a message saved by :meth:`inputs_state`."""
+        self._system_prompt = str(inputs.get("system_prompt") or "")
+        self._draft = str(inputs.get("prompt") or "")
+        super().restore_inputs({"system_prompt": self._system_prompt})
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ a 2-D map. Across panes, rank agreement says whether two models put the same tex
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -21,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 from app.client import FireplayError
 from app.domain.capabilities import model_capabilities
 from app.domain.catalog import load_catalog
-from app.domain.compare import metrics_dict
+from app.domain.compare import metrics_dict, metrics_from_dict
 from app.domain.connections import FIREWORKS_PROVIDER_ID, LOCAL_PROVIDER_ID
 from app.domain.embeddings import (
     NOMIC_TASKS,
@@ -81,6 +83,13 @@ I forgot my login and need a new password.
 Die Katze schläft auf dem Teppich.
 The recipe needs two cups of flour.
 """
+# A saved result keeps the vectors (the exports and Compare need them, and the views are
+# recomputed from them) as base64 of little-endian floats: float32, exact, up to this many values
+# (4 MiB: 1,365 texts of 768 dimensions, 2,000 of 512); half precision beyond, because the history
+# keeps every run's result and 2,000 texts of 3,072 dimensions are 33 MB of base64 a pane.
+_EXACT_STATE_VALUES = 1 << 20
+_EXACT, _HALF = "<f4", "<f2"
+_HALF_NOTE = "Restored from half-precision vectors: cosines may differ slightly from the run's."
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +218,72 @@ class EmbeddingsPane(WorkbenchPane):
             "messages": [{"role": "user", "content": user}, reply],
             "metrics": [reply["metrics"]],
         }
+
+    def result_state(self) -> dict[str, Any] | None:
+        """The texts, vectors, map, summary, metrics and outcome as JSON data; ``None`` before
+        any run ended.
+
+        Vectors are base64 (see ``_EXACT_STATE_VALUES`` for when they are half precision); the
+        matrix, heatmap and rankings are not kept, since they are recomputed from the vectors.
+        """
+        if not self._outcome:
+            return None
+        vectors, analysis = self._vectors, self._analysis
+        exact = vectors is None or vectors.size <= _EXACT_STATE_VALUES
+        return {
+            "texts": list(self._texts),
+            "query": self._query,
+            "vectors": None if vectors is None else _pack(vectors, _EXACT if exact else _HALF),
+            "query_vector": None
+            if self._query_vector is None
+            else _pack(self._query_vector, _EXACT),
+            "map": None if analysis is None else _pack(analysis.points, _EXACT),
+            "explained": None if analysis is None else list(analysis.explained),
+            "summary": self._summary,
+            "metrics": metrics_dict(self._metrics),
+            "outcome": self._outcome,
+            "error": self._error,
+            "note": self._note,
+            "queue_note": self.queue_note,
+        }
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a result saved by :meth:`result_state` on this idle pane.
+
+        The matrix, heatmap and rankings are recomputed from the vectors, exactly when they were
+        kept in float32 (the status line says when they were not); the map is taken as saved.
+
+        Raises:
+            ValueError: the saved vectors are malformed or do not match the saved texts.
+        """
+        texts = tuple(str(text) for text in state.get("texts") or ())
+        saved = state.get("vectors")
+        vectors = _unpack(saved)
+        query_vector = _unpack(state.get("query_vector"))
+        points = _unpack(state.get("map"))
+        analysis = None
+        if vectors is not None:
+            if len(vectors) != len(texts):
+                raise ValueError(f"{len(vectors)} saved vectors for {len(texts)} texts")
+            first, second = state.get("explained") or (0.0, 0.0)
+            projection = None if points is None else (points, (first, second))
+            analysis = analyse(vectors, query_vector, projection=projection)
+        query = state.get("query")
+        self._texts = texts
+        self._query = str(query) if query else None
+        self._vectors, self._query_vector, self._analysis = vectors, query_vector, analysis
+        self._summary = str(state.get("summary") or "")
+        self._metrics = metrics_from_dict(state.get("metrics"))
+        self._outcome = str(state.get("outcome") or "")
+        self._error = str(state.get("error") or "")
+        self._note = str(state.get("note") or "")
+        self.queue_note = str(state.get("queue_note") or "")
+        self.analysed.emit()
+        status = self._error or (_sentence(self._note) if self._note else "")
+        if saved and saved.get("dtype") == _HALF:
+            status = f"{status} {_HALF_NOTE}".strip()
+        self.status_changed.emit(status)
+        self.result_changed.emit()
 
     def prefixes(self, has_query: bool) -> tuple[str | None, str | None]:
         """The task prefixes (query, texts) this pane's model gets; None where none applies."""
@@ -402,7 +477,7 @@ class EmbeddingsPane(WorkbenchPane):
         if error:
             self.failed.emit(error)
         elif note:
-            self.status_changed.emit(note[0].upper() + note[1:] + ".")
+            self.status_changed.emit(_sentence(note))
         self.result_changed.emit()
         self.run_ended.emit(outcome)
 
@@ -522,8 +597,7 @@ class EmbeddingsPresenter(Workbench):
             return False
         texts = self._texts.items
         query = self._query.strip() or None
-        label = f"{len(texts)} texts" + (f", query: {query}" if query else "")
-        self._input_sent(label)
+        self._input_sent(_input_label(texts, query))
         for pane in self.panes:
             pane.send(texts, query)
         return True
@@ -551,6 +625,24 @@ class EmbeddingsPresenter(Workbench):
         self._services.runner.start(self._compare(ready), name="embeddings.compare")
         return True
 
+    # -- state: sessions, presets, reopened runs ------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """The texts as typed and the query."""
+        return {"texts": self._texts_text, "query": self._query}
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Take the texts and the query of ``inputs`` (absent ones stay as they are)."""
+        remembered: dict[str, Any] = {}
+        if "texts" in inputs:
+            self._texts_text = remembered["texts"] = str(inputs["texts"] or "")
+            self._texts = split_texts(self._texts_text)
+        if "query" in inputs:
+            self._query = remembered["query"] = str(inputs["query"] or "")
+        self.texts_changed.emit(self._texts)
+        self.send_state_changed.emit()
+        super().restore_inputs(remembered)
+
     # -- internals -----------------------------------------------------------------------------
 
     def _replace(self, text: str) -> None:
@@ -563,6 +655,41 @@ class EmbeddingsPresenter(Workbench):
 
     def _make_pane(self, target: TargetSettings) -> EmbeddingsPane:
         return EmbeddingsPane(self._services, target)
+
+
+def _input_label(texts: Sequence[str], query: str | None) -> str:
+    """How a Send of ``texts`` (and ``query``) is named in the comparison export."""
+    return f"{len(texts)} texts" + (f", query: {query}" if query else "")
+
+
+def _sentence(note: str) -> str:
+    """A note (``"stopped after 3 of 9 texts"``) as the status line's sentence."""
+    return note[0].upper() + note[1:] + "."
+
+
+def _pack(array: np.ndarray, dtype: str) -> dict[str, Any]:
+    """``array`` as JSON data: its shape and its values as base64 of ``dtype`` bytes."""
+    data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+    return {"dtype": dtype, "shape": list(array.shape), "base64": base64.b64encode(data).decode()}
+
+
+def _unpack(packed: Mapping[str, Any] | None) -> np.ndarray | None:
+    """The float32 array :func:`_pack` wrote (None for None).
+
+    Raises:
+        ValueError: ``packed`` is not what :func:`_pack` writes.
+    """
+    if packed is None:
+        return None
+    dtype = packed.get("dtype")
+    if dtype not in (_EXACT, _HALF):
+        raise ValueError(f"saved vectors of an unknown type: {dtype!r}")
+    try:
+        data = base64.b64decode(str(packed.get("base64") or ""), validate=True)
+        values = np.frombuffer(data, dtype=dtype).astype(np.float32)
+        return values.reshape([int(size) for size in packed.get("shape") or ()])
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise ValueError(f"saved vectors are damaged: {error}") from None
 
 
 def _which(batch: range, offset: int) -> str:

@@ -1,27 +1,36 @@
-"""One Chat pane: a workbench pane with its own conversation and, optionally, system prompt."""
+"""Conversation panes (Chat, Image questions): a workbench pane with its own conversation and,
+optionally, system prompt; and the workbench of such panes."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Signal
 
 from app.client import FireplayError
 from app.domain.compare import metrics_dict
-from app.domain.conversation import Conversation, Role, Turn, TurnStatus
+from app.domain.conversation import (
+    Conversation,
+    Role,
+    Turn,
+    TurnImage,
+    TurnStatus,
+    turns_from_json,
+    turns_to_json,
+)
 from app.domain.metrics import RunMetrics
 from app.domain.run import Failed, Finished, stream_chat
-from app.presenters.workbench import WorkbenchPane
+from app.presenters.workbench import Workbench, WorkbenchPane
 from app.settings import TargetSettings
 
 if TYPE_CHECKING:
     from app.presenters.services import Services
 
-__all__ = ["ChatPane"]
+__all__ = ["ChatPane", "ConversationWorkbench"]
 
 
 class ChatPane(WorkbenchPane):
@@ -116,21 +125,41 @@ class ChatPane(WorkbenchPane):
             "metrics": [m.get("metrics") for m in messages if m["role"] == "assistant"],
         }
 
+    def result_state(self) -> dict[str, Any] | None:
+        """The whole conversation as JSON data (images by name and file, never their data)."""
+        if not self.turns:
+            return None
+        return {
+            "turns": turns_to_json(self.turns),
+            "images_first": self._conversation.images_first,
+        }
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a conversation saved by :meth:`result_state`; the next Send continues it.
+
+        Images come back without their data: they are listed but not sent again (the Image
+        questions tab reads their files again, see ``VisionPresenter``).
+
+        Raises:
+            ValueError: a saved turn is not valid (nothing is changed then).
+        """
+        turns = turns_from_json(state.get("turns") or [])
+        self.stop()
+        self._conversation.turns = turns
+        self._conversation.images_first = bool(state.get("images_first", True))
+        self.turns_reset.emit()
+        self.result_changed.emit()
+
     # -- commands ------------------------------------------------------------------------------
 
-    def send(
-        self,
-        text: str,
-        images: list[dict[str, Any]] | None = None,
-        image_names: list[str] | None = None,
-    ) -> bool:
-        """Append ``text`` (and its images' content parts) as a user turn and stream the reply.
+    def send(self, text: str, images: Sequence[TurnImage] = ()) -> bool:
+        """Append ``text`` (and its images) as a user turn and stream the reply.
 
         Returns False when nothing was sent.
         """
         if self.busy or not (text.strip() or images):
             return False
-        self._conversation.add_user(text, images, image_names)
+        self._conversation.add_user(text, images)
         self.turn_added.emit(len(self.turns) - 1)
         self._start_reply()
         return True
@@ -273,3 +302,49 @@ class ChatPane(WorkbenchPane):
         changed; that text belongs to no turn on screen any more.
         """
         return index < len(self._conversation.turns) and self._conversation.turns[index] is turn
+
+
+class ConversationWorkbench(Workbench):
+    """A workbench whose panes are conversations: every shared input is a new user turn in each.
+
+    Restoring a saved tab puts its conversations back as one comparison (Diff, Export and the
+    fastest/cheapest marks treat them as answers to the restored inputs).
+    """
+
+    @property
+    def has_results(self) -> bool:
+        """Whether any pane has a conversation going (a new one would throw it away)."""
+        return any(pane.turns for pane in self._conversations())
+
+    def clear(self) -> None:
+        """Start a new conversation in every pane."""
+        for pane in self._conversations():
+            pane.clear()
+        self._inputs_sent.clear()
+        self._new_round()
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Replace panes, inputs and conversations by ``state`` (from :meth:`state`).
+
+        Raises:
+            ValueError: a pane's target or conversation is not valid.
+        """
+        super().restore(state)
+        # The base starts a new round, which no restored pane answers; the restored replies
+        # answered the user turns they follow, which every pane shares.
+        sent = next(
+            (
+                [t.content for t in pane.turns if t.role is Role.USER]
+                for pane in self._conversations()
+                if pane.turns
+            ),
+            [],
+        )
+        if sent:
+            self._inputs_sent[:] = sent[:-1]
+            self._input_sent(sent[-1])
+            self._update_marks()
+
+    def _conversations(self) -> list[ChatPane]:
+        # Subclasses narrow ``panes`` to their own pane type; here any conversation pane will do.
+        return cast(list[ChatPane], list(self._panes))

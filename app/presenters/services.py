@@ -1,4 +1,5 @@
-"""What every presenter may use: the task runner, the settings and the provider connections."""
+"""What every presenter may use: the task runner, the settings, the provider connections, the
+run history and the presets."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from app.domain.connections import Connections
     from app.presenters.engine import EngineMonitor
+    from app.presenters.history import History
+    from app.presenters.presets import Presets
     from app.presenters.settings import SettingsPresenter
     from app.runtime import AsyncRunner
 
@@ -22,3 +25,5 @@ class Services:
     settings: SettingsPresenter
     connections: Connections
     engine: EngineMonitor
+    history: History
+    presets: Presets

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Signal
 
 from app.client import FireplayError
-from app.domain.compare import metrics_dict
+from app.domain.compare import metrics_dict, metrics_from_dict
 from app.domain.live_json import LiveJson
 from app.domain.metrics import RunMetrics
 from app.domain.params import JSON_PARAMS
@@ -137,6 +138,11 @@ class JsonPane(WorkbenchPane):
         return self._error
 
     @property
+    def prompt(self) -> str:
+        """The prompt the newest reply answers ("" before any Send)."""
+        return self._prompt
+
+    @property
     def repeat(self) -> RepeatStats | None:
         """Validity and spread over the runs of the newest Send, when it asked more than once."""
         return repeat_stats(self._validations) if len(self._validations) > 1 else None
@@ -175,6 +181,47 @@ class JsonPane(WorkbenchPane):
             "messages": [{"role": "user", "content": self._prompt}, reply],
             "metrics": [reply["metrics"]],
         }
+
+    def result_state(self) -> dict[str, Any] | None:
+        """The newest reply, its validation, metrics, outcome and every repeat, as JSON data.
+
+        ``None`` before any Send and after Clear. A validation keeps the parsed value rather than
+        its pretty text, which is rebuilt from the value the way :func:`validate_output` built it.
+        """
+        if not (self._text or self._outcome or self._metrics or self._validations):
+            return None
+        state: dict[str, Any] = {
+            "prompt": self._prompt,
+            "text": self._text,
+            "outcome": self._outcome,
+            "metrics": metrics_dict(self._metrics),
+        }
+        if self._validation is not None:
+            state["validation"] = _validation_state(self._validation)
+        if self._validations:
+            state["repeats"] = [_validation_state(v) for v in self._validations]
+        if self._error:
+            state["error"] = self._error
+        if self.queue_note:
+            state["queue_note"] = self.queue_note
+        return state
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a reply saved by :meth:`result_state` as it was shown (emits ``result_changed``)."""
+        self._prompt = str(state.get("prompt", ""))
+        self._text = str(state.get("text", ""))
+        # Not JSON text passes through the formatter unchanged and JSON comes out the same
+        # however it is split, so feeding the whole text again shows what the stream showed.
+        self._reader = LiveJson()
+        self._reader.feed(self._text)
+        saved = state.get("validation")
+        self._validation = _validation_from_state(saved) if saved else None
+        self._validations = [_validation_from_state(v) for v in state.get("repeats") or []]
+        self._metrics = metrics_from_dict(state.get("metrics"))
+        self._outcome = str(state.get("outcome", ""))
+        self._error = str(state.get("error", ""))
+        self.queue_note = str(state.get("queue_note", ""))
+        self.result_changed.emit()
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -332,6 +379,7 @@ class JsonPresenter(Workbench):
         self._check = check_schema(self._schema_text)
         self._describe_schema = bool(self.saved_input("describe_schema", True))
         self._repeat = int(self.saved_input("repeat", 1))
+        self._prompt = str(self.saved_input("prompt", _DEFAULT_PROMPT))
 
     @property
     def panes(self) -> list[JsonPane]:
@@ -349,9 +397,9 @@ class JsonPresenter(Workbench):
         return self._check
 
     @property
-    def default_prompt(self) -> str:
-        """The prompt shown until the user writes one."""
-        return str(self.saved_input("prompt", _DEFAULT_PROMPT))
+    def prompt(self) -> str:
+        """The prompt as the user last left it (the last one sent, or an example at first)."""
+        return self._prompt
 
     @property
     def describe_schema(self) -> bool:
@@ -430,8 +478,13 @@ class JsonPresenter(Workbench):
         if self._check.schema is not None:
             self.replace_schema(_dump(strict_adjusted(self._check.schema)))
 
+    def set_prompt(self, prompt: str) -> None:
+        """The prompt as the user edits it (kept in memory; saved to disk when sent)."""
+        self._prompt = prompt
+
     def remember_prompt(self, prompt: str) -> None:
         """Keep the prompt across restarts."""
+        self._prompt = prompt
         self.remember_input("prompt", prompt)
 
     def set_describe_schema(self, describe: bool) -> None:
@@ -466,6 +519,28 @@ class JsonPresenter(Workbench):
         self._inputs_sent.clear()
         self._new_round()
 
+    # -- state ---------------------------------------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """The schema text, the prompt (as in the editor), describe-schema and the repeat count."""
+        return {
+            "schema": self._schema_text,
+            "prompt": self._prompt,
+            "describe_schema": self._describe_schema,
+            "repeat": self._repeat,
+        }
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Take in inputs saved by :meth:`inputs_state`; an input they lack stays as it is."""
+        self._schema_text = str(inputs.get("schema", self._schema_text))
+        self._check = check_schema(self._schema_text)
+        self._prompt = str(inputs.get("prompt", self._prompt))
+        self._describe_schema = bool(inputs.get("describe_schema", self._describe_schema))
+        self._repeat = max(1, min(int(inputs.get("repeat", self._repeat)), MAX_REPEAT))
+        super().restore_inputs(self.inputs_state())
+        self.schema_checked.emit(self._check)
+        self.send_state_changed.emit()
+
     # -- internals -----------------------------------------------------------------------------
 
     def _make_pane(self, target: TargetSettings) -> JsonPane:
@@ -482,3 +557,38 @@ def describe(schema: dict[str, Any]) -> str:
 
 def _dump(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _validation_state(validation: Validation) -> dict[str, Any]:
+    """``validation`` as JSON data: the parsed value for JSON, else the text as it came."""
+    state: dict[str, Any] = {
+        "label": validation.label,
+        "ok": validation.ok,
+        "is_json": validation.is_json,
+        "pointer": validation.pointer,
+        "error_span": list(validation.error_span) if validation.error_span else None,
+    }
+    if validation.is_json:
+        state["value"] = validation.value
+    else:
+        state["text"] = validation.pretty
+    return state
+
+
+def _validation_from_state(state: Mapping[str, Any]) -> Validation:
+    """Read back what :func:`_validation_state` wrote."""
+    is_json = bool(state.get("is_json"))
+    value = state.get("value") if is_json else None
+    span = state.get("error_span")
+    return Validation(
+        label=str(state.get("label", "")),
+        ok=bool(state.get("ok")),
+        is_json=is_json,
+        value=value,
+        pointer=state.get("pointer"),
+        # The same text validate_output showed: it pretty-prints a JSON value this way.
+        pretty=json.dumps(value, indent=2, ensure_ascii=False)
+        if is_json
+        else str(state.get("text", "")),
+        error_span=(int(span[0]), int(span[1])) if span else None,
+    )

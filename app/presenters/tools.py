@@ -9,6 +9,7 @@ loop did stays in the pane's transcript, including what a failed or stopped step
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.client import FireplayError
 from app.domain.catalog import load_catalog
-from app.domain.compare import metrics_dict
+from app.domain.compare import metrics_dict, metrics_from_dict
 from app.domain.connections import FIREWORKS_PROVIDER_ID
 from app.domain.metrics import RunMetrics, combined
 from app.domain.params import PARAMS
@@ -99,6 +100,30 @@ class ToolsConfig:
     def names(self) -> list[str]:
         """The tool names, in order."""
         return [tool["function"]["name"] for tool in self.tools]
+
+    def to_json(self) -> dict[str, Any]:
+        """This configuration as JSON data (:meth:`from_json` reads it back)."""
+        return {
+            "tools": [dict(tool) for tool in self.tools],
+            "choice": self.choice,
+            "parallel": self.parallel,
+            "auto_run": self.auto_run,
+            "max_steps": self.max_steps,
+            "mocks": dict(self.mocks),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ToolsConfig:
+        """Read back what :meth:`to_json` wrote (missing keys take their defaults)."""
+        parallel = data.get("parallel")
+        return cls(
+            tuple(dict(tool) for tool in data.get("tools") or ()),
+            str(data.get("choice", "auto")),
+            None if parallel is None else bool(parallel),
+            bool(data.get("auto_run", False)),
+            int(data.get("max_steps", DEFAULT_MAX_STEPS)),
+            {str(name): str(text) for name, text in (data.get("mocks") or {}).items()},
+        )
 
 
 @dataclass(slots=True)
@@ -222,6 +247,8 @@ class ToolsPane(WorkbenchPane):
         self._outcome = ""
         self._error = ""
         self._note = ""
+        # The status line the newest failure put up (the view keeps it until a loop starts).
+        self._failure = ""
         self._config = ToolsConfig(())
         self._last_request: dict[str, Any] | None = None
 
@@ -349,6 +376,65 @@ class ToolsPane(WorkbenchPane):
             "metrics": [metrics_dict(m) for m in self._step_metrics],
         }
 
+    def result_state(self) -> dict[str, Any] | None:
+        """The transcript, the conversation as sent, the pending calls and every step's figures.
+
+        A loop still running is kept as Stop would leave it: its streaming step stopped where it
+        is. ``None`` before the first message.
+        """
+        if not self._entries:
+            return None
+        entries = [_entry_state(entry) for entry in self._entries]
+        outcome, note = self._outcome, self._note
+        if not outcome:
+            for entry in entries:
+                if entry["status"] == "streaming":
+                    entry["status"] = "stopped"
+            outcome, note = LoopOutcome.STOPPED, f"Stopped during step {self._step}."
+        return {
+            "entries": entries,
+            "messages": [dict(m) for m in self._messages],
+            "pending": [_pending_state(call) for call in self._pending],
+            "step": self._step,
+            "step_metrics": [metrics_dict(m) for m in self._step_metrics],
+            "outcome": outcome,
+            "error": self._error,
+            "note": note,
+            "failure": self._failure,
+            "config": self._config.to_json(),
+            "last_request": self._last_request,
+            "queue_note": self.queue_note,
+        }
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a result saved by :meth:`result_state`, and go on from it.
+
+        The pane is as the loop left it: pending calls can be edited and sent, a failed or
+        stopped step retried, and a new message carries the whole conversation. Meant for an
+        idle pane (the workbench restores into new ones).
+        """
+        self._config = ToolsConfig.from_json(state.get("config") or {})
+        self._entries = [_entry_from(entry) for entry in state.get("entries") or ()]
+        self._messages = [dict(message) for message in state.get("messages") or ()]
+        self._pending = [_pending_from(c, self._config.tools) for c in state.get("pending") or ()]
+        self._forming = {}
+        self._step = int(state.get("step", 0))
+        self._step_metrics = [
+            m for m in map(metrics_from_dict, state.get("step_metrics") or ()) if m is not None
+        ]
+        self._outcome = str(state.get("outcome", ""))
+        self._error = str(state.get("error", ""))
+        self._note = str(state.get("note", ""))
+        self._failure = str(state.get("failure", ""))
+        request = state.get("last_request")
+        self._last_request = dict(request) if isinstance(request, Mapping) else None
+        self.queue_note = str(state.get("queue_note", ""))
+        self.calls_changed.emit()
+        self.transcript_changed.emit()
+        if self._failure:
+            self.status_changed.emit(self._failure)
+        self.result_changed.emit()
+
     # -- commands ------------------------------------------------------------------------------
 
     def send(self, prompt: str, config: ToolsConfig) -> bool:
@@ -418,6 +504,7 @@ class ToolsPane(WorkbenchPane):
         self._outcome = ""
         self._error = ""
         self._note = ""
+        self._clear_failure()
         self.calls_changed.emit()
         self.transcript_changed.emit()
         self.result_changed.emit()
@@ -427,6 +514,7 @@ class ToolsPane(WorkbenchPane):
     async def _loop(self) -> None:
         self._outcome = ""
         self._note = ""
+        self._clear_failure()
         while True:
             if not await self._one_step():
                 return
@@ -585,12 +673,88 @@ class ToolsPane(WorkbenchPane):
     def _fail(self, message: str, metrics: RunMetrics | None) -> None:
         self._error = message
         where = f"Stopped at step {self._step}: " if self._step > 1 else ""
-        self.failed.emit(where + message)
+        self._failure = where + message
+        self.failed.emit(self._failure)
         # A failed step is not part of the conversation sent next: retrying starts from before it.
         self._end(LoopOutcome.FAILED, f"{where}{message}" if where else "")
 
+    def _clear_failure(self) -> None:
+        # A new loop (or Clear) retires the old failure's status line, so what a saved result
+        # says about its status is what the pane shows.
+        if self._failure:
+            self._failure = ""
+            self.status_changed.emit("")
+
     def _stopped_before_start(self) -> None:
         self._end(LoopOutcome.STOPPED)
+
+
+def _entry_state(entry: Entry) -> dict[str, Any]:
+    return {
+        "role": entry.role,
+        "content": entry.content,
+        "calls": [dataclasses.asdict(call) for call in entry.calls],
+        "name": entry.name,
+        "call_id": entry.call_id,
+        "status": entry.status,
+        "error": entry.error,
+        "metrics": metrics_dict(entry.metrics),
+        "step": entry.step,
+        "from_content": entry.from_content,
+    }
+
+
+def _entry_from(data: Mapping[str, Any]) -> Entry:
+    return Entry(
+        str(data.get("role", "assistant")),
+        str(data.get("content", "")),
+        [_call_from(call) for call in data.get("calls") or ()],
+        str(data.get("name", "")),
+        str(data.get("call_id", "")),
+        str(data.get("status", "complete")),
+        str(data.get("error", "")),
+        metrics_from_dict(data.get("metrics")),
+        int(data.get("step", 0)),
+        bool(data.get("from_content", False)),
+    )
+
+
+def _call_from(data: Mapping[str, Any]) -> ToolCall:
+    return ToolCall(
+        int(data.get("index", 0)),
+        str(data.get("id", "")),
+        str(data.get("name", "")),
+        str(data.get("arguments", "")),
+    )
+
+
+def _pending_state(call: PendingCall) -> dict[str, Any]:
+    # The check is left out: it is worked out again from the arguments and the loop's tools.
+    return {
+        "index": call.index,
+        "id": call.id,
+        "name": call.name,
+        "arguments": call.arguments,
+        "result": call.result,
+        "source": call.source,
+        "problem": call.problem,
+        "from_content": call.from_content,
+    }
+
+
+def _pending_from(data: Mapping[str, Any], tools: tuple[dict[str, Any], ...]) -> PendingCall:
+    call = _call_from(data)
+    return PendingCall(
+        call.index,
+        call.id,
+        call.name,
+        call.arguments,
+        check_arguments(tools, call.name, call.arguments),
+        str(data.get("result", "")),
+        str(data.get("source", "")),
+        str(data.get("problem", "")),
+        bool(data.get("from_content", False)),
+    )
 
 
 class ToolsPresenter(Workbench):
@@ -616,6 +780,8 @@ class ToolsPresenter(Workbench):
         self._parallel: bool | None = None if parallel is None else bool(parallel)
         self._auto_run = bool(self.saved_input("auto_run", False))
         self._max_steps = int(self.saved_input("max_steps", DEFAULT_MAX_STEPS))
+        # Mirrored from the prompt box on every edit, and saved to disk only when sent.
+        self._prompt = str(self.saved_input("prompt", _DEFAULT_PROMPT))
 
     @property
     def panes(self) -> list[ToolsPane]:
@@ -663,9 +829,9 @@ class ToolsPresenter(Workbench):
         return dict(self._mocks)
 
     @property
-    def default_prompt(self) -> str:
-        """The prompt shown until the user writes one."""
-        return str(self.saved_input("prompt", _DEFAULT_PROMPT))
+    def prompt(self) -> str:
+        """The prompt as the user left it in the prompt box."""
+        return self._prompt
 
     @property
     def has_results(self) -> bool:
@@ -810,8 +976,13 @@ class ToolsPresenter(Workbench):
         self._max_steps = max(1, min(steps, MAX_STEPS))
         self.remember_input("max_steps", self._max_steps)
 
+    def set_prompt(self, prompt: str) -> None:
+        """The user edited the prompt box (kept in memory; :meth:`send` saves it)."""
+        self._prompt = prompt
+
     def remember_prompt(self, prompt: str) -> None:
         """Keep the prompt across restarts."""
+        self._prompt = prompt
         self.remember_input("prompt", prompt)
 
     def send(self, prompt: str) -> bool:
@@ -838,6 +1009,41 @@ class ToolsPresenter(Workbench):
             pane.clear()
         self._inputs_sent.clear()
         self._new_round()
+
+    # -- state: sessions, presets, reopened runs ------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """Every input of the tab as it is now, the prompt box's text included."""
+        return {
+            "tools": self._tools_text,
+            "mocks": dict(self._mocks),
+            "tool_choice": self._choice,
+            "parallel_tool_calls": self._parallel,
+            "auto_run": self._auto_run,
+            "max_steps": self._max_steps,
+            "prompt": self._prompt,
+        }
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Take in inputs saved by :meth:`inputs_state`; those missing keep their value.
+
+        The tools are checked and shown again (``tools_checked``, ``tools_replaced``), then
+        every input is remembered at once and ``inputs_restored`` tells the view.
+        """
+        merged = {**self.inputs_state(), **inputs}
+        self._tools_text = str(merged["tools"])
+        self._check = check_tools(self._tools_text)
+        self._mocks = {str(name): str(text) for name, text in dict(merged["mocks"]).items()}
+        self._choice = str(merged["tool_choice"])
+        parallel = merged["parallel_tool_calls"]
+        self._parallel = None if parallel is None else bool(parallel)
+        self._auto_run = bool(merged["auto_run"])
+        self._max_steps = max(1, min(int(merged["max_steps"]), MAX_STEPS))
+        self._prompt = str(merged["prompt"])
+        self.tools_checked.emit(self._check)
+        self.tools_replaced.emit(self._tools_text)
+        super().restore_inputs(self.inputs_state())
+        self.send_state_changed.emit()
 
     # -- internals -----------------------------------------------------------------------------
 

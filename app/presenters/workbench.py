@@ -8,17 +8,18 @@ lists, runs in flight, stop, layout, marks, diff, export and persistence — liv
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from PySide6.QtCore import QObject, Signal
 
 import app
-from app.client import FireplayError
+from app.client import Exchange, FireplayError, Trace, tracing
 from app.domain.capabilities import model_capabilities
 from app.domain.catalog import estimate_audio_cost, estimate_cost, load_catalog
 from app.domain.compare import (
@@ -31,6 +32,7 @@ from app.domain.compare import (
     word_diff,
 )
 from app.domain.connections import FIREWORKS_PROVIDER_ID, LOCAL_PROVIDER_ID
+from app.domain.history import RunHandle, RunStart, prompt_of, strip_media
 from app.domain.metrics import RunMetrics
 from app.domain.params import PARAMS, ParamSpec, clean_params
 from app.domain.run import (
@@ -47,6 +49,8 @@ from app.settings import TargetSettings
 
 if TYPE_CHECKING:
     from app.client import AsyncClient
+    from app.domain.codegen import CodeRequest
+    from app.presenters.presets import Presets
     from app.presenters.services import Services
 
 __all__ = ["MAX_PANES", "Layout", "RunOutcome", "Variation", "Workbench", "WorkbenchPane"]
@@ -68,6 +72,7 @@ _LIVE_METRICS_EVERY_S = 1.0
 # "Connecting to …" is said only when connecting takes longer than this, so a quick server
 # never makes eight status lines flicker (and relayout) as a Send starts.
 _SAY_CONNECTING_AFTER_S = 0.3
+_ENDPOINTS = ("/chat/completions", "/embeddings", "/audio/transcriptions", "/audio/translations")
 
 
 class RunOutcome:
@@ -134,7 +139,14 @@ class WorkbenchPane(QObject):
         self._live: RunMetrics | None = None
         self._connecting: asyncio.TimerHandle | None = None
         self._connecting_said = False
+        #: The tab this pane belongs to (set by its workbench), and the tab's inputs as a run
+        #: starts, for the history.
+        self.tab_id = ""
+        self.inputs_source: Callable[[], dict[str, Any]] = dict
+        self._trace = Trace()
+        self._recording: _Recording | None = None
         services.engine.status_changed.connect(self._on_engine_status)
+        self.failed.connect(self._note_failure)
 
     # -- state read by views -------------------------------------------------------------------
 
@@ -179,6 +191,11 @@ class WorkbenchPane(QObject):
         return self._live
 
     @property
+    def exchanges(self) -> list[Exchange]:
+        """The requests of the newest run as sent, with their responses (the request inspector)."""
+        return list(self._trace.exchanges)
+
+    @property
     def has_output(self) -> bool:
         """Whether the newest run completed with output (failed, stopped and empty runs did not)."""
         raise NotImplementedError
@@ -190,6 +207,58 @@ class WorkbenchPane(QObject):
     def record(self) -> dict[str, Any]:
         """What the pane shows, for an export: at least ``messages`` and ``metrics`` lists."""
         raise NotImplementedError
+
+    def result_state(self) -> dict[str, Any] | None:
+        """What the pane shows, as JSON data that :meth:`restore_result` puts back (sessions,
+        reopening a run from the history); ``None`` when there is nothing to keep."""
+        return None
+
+    def restore_result(self, state: Mapping[str, Any]) -> None:
+        """Show a result saved by :meth:`result_state` (tabs override; emit ``result_changed``)."""
+
+    def code_request(self) -> CodeRequest | None:
+        """The newest request, for View code (``None`` before the first request)."""
+        from app.domain.codegen import CodeRequest
+
+        exchange = next((e for e in reversed(self._trace.exchanges) if e.method == "POST"), None)
+        if exchange is None:
+            return None
+        endpoint = _endpoint_of(exchange.path)
+        profile = self._services.settings.settings.provider(self._provider_id)
+        return CodeRequest(
+            method=exchange.method,
+            base_url=exchange.url.split("?")[0].removesuffix(endpoint),
+            path=endpoint,
+            body=exchange.body,
+            form=exchange.form,
+            file_path=self._code_file_path(),
+            api_key_env=profile.api_key_env or "OPENAI_API_KEY",
+            media_paths=self._code_media_paths(),
+        )
+
+    def code(self, language: str) -> str | None:
+        """The code that makes the newest request again, in ``language`` (see ``LANGUAGES``)."""
+        from app.domain.codegen import generate
+
+        request = self.code_request()
+        return generate(request, language) if request is not None else None
+
+    def inspection(self, *, elide_media: bool = False) -> list[dict[str, Any]]:
+        """The newest run's exchanges as JSON data, exactly as recorded (keys redacted).
+
+        With ``elide_media`` every embedded image or audio (a ``data:`` URL) is shortened to
+        its type and size, for showing: a screen of base64 helps nobody and is slow to lay out.
+        """
+        exchanges = [exchange.to_json() for exchange in self._trace.exchanges]
+        return [_elided(e) for e in exchanges] if elide_media else exchanges
+
+    def _code_file_path(self) -> str | None:
+        """The path of the file the newest request uploaded (tabs that upload override)."""
+        return None
+
+    def _code_media_paths(self) -> tuple[str, ...]:
+        """Paths of the images the newest request embedded, in order (tabs with images override)."""
+        return ()
 
     def variation_label(self) -> str:
         """The seed and temperature this pane sets, e.g. ``seed 2 · temp 0.7`` ("" if none)."""
@@ -216,6 +285,8 @@ class WorkbenchPane(QObject):
     def stop(self) -> None:
         """Cancel the run in flight; what was received so far is kept and marked stopped."""
         if self._task is not None and not self._task.done():
+            if self._recording is not None:
+                self._recording.stopped = True
             self._task.cancel()
 
     def set_param(self, name: str, value: Any) -> None:
@@ -277,11 +348,64 @@ class WorkbenchPane(QObject):
 
     async def _lifecycle(self, run: Coroutine[Any, Any, None], started: list[bool]) -> None:
         started.append(True)
+        self._trace = Trace()
+        recording = self._recording = self._begin_recording()
         try:
-            await run
+            with tracing(self._trace):
+                await run
+        except asyncio.CancelledError:
+            recording.stopped = True
+            raise
         finally:
+            self._recording = None
+            self._finish_recording(recording)
             self._running = False
             self.busy_changed.emit(False)
+
+    def _begin_recording(self) -> _Recording:
+        target = self.target
+        start = RunStart(
+            tab=self.tab_id,
+            provider=target.provider,
+            model=target.model,
+            params={**target.params, **_target_extras(target)},
+            inputs=strip_media(self.inputs_source()),
+            started_at=time.time(),
+        )
+        return _Recording(self._services.history.begin(start))
+
+    def _finish_recording(self, recording: _Recording) -> None:
+        self._record_request(recording)
+        metrics = self.last_metrics
+        if recording.error:
+            status = "failed"
+        elif recording.stopped:
+            status = "stopped"
+        else:
+            status = "complete"
+        recording.handle.finish(
+            status=status,
+            output=self.result_text() if self.has_output or not recording.streamed else None,
+            metrics=dataclasses.asdict(metrics) if metrics is not None else None,
+            error=recording.error,
+            result=self.result_state(),
+        )
+        self._services.history.finished()
+
+    def _record_request(self, recording: _Recording) -> None:
+        exchange = self._trace.last
+        if exchange is None or exchange is recording.request_of:
+            return
+        recording.request_of = exchange
+        request = strip_media(exchange.to_json())
+        for name in ("events", "response_body", "response_headers", "attempts"):
+            request.pop(name, None)
+        request["path"] = _endpoint_of(exchange.path)  # as the API names it, for batch files
+        recording.handle.set_request(request, _history_prompt(exchange.body, exchange.form))
+
+    def _note_failure(self, message: str) -> None:
+        if self._recording is not None:
+            self._recording.error = message
 
     def _after_run(self, run: Coroutine[Any, Any, None], started: list[bool]) -> None:
         if started:
@@ -376,6 +500,15 @@ class WorkbenchPane(QObject):
         order it arrived. Returns the run's last event (``Finished`` or ``Failed``); a cancelled
         run delivers what it received and re-raises. Live metrics are emitted while it streams.
         """
+        recording = self._recording
+        if recording is not None:
+            recording.streamed = True
+            shown = on_text
+
+            def on_text(text: str) -> None:
+                recording.handle.append_output(text)
+                shown(text)
+
         outbox = _Outbox(on_text, on_reasoning or (lambda _text: None))
         live = _LiveMetrics(self, clock)
         try:
@@ -388,6 +521,8 @@ class WorkbenchPane(QObject):
                             continue
                         answered = True
                         self._connected()
+                        if recording is not None:
+                            self._record_request(recording)
                     match event:
                         case TextDelta(text=text):
                             outbox.add_text(text)
@@ -446,6 +581,61 @@ class WorkbenchPane(QObject):
         self.status_changed.emit(
             f"{len(suited)} {self.capability} models {listing.source}{other}{warning}"
         )
+
+
+class _Recording:
+    """The history record of the run in flight, and what the pane learns about it meanwhile."""
+
+    def __init__(self, handle: RunHandle) -> None:
+        self.handle = handle
+        self.stopped = False
+        self.error = ""
+        # Whether its text arrives in pieces (then the pieces are its output until it ends).
+        self.streamed = False
+        self.request_of: Exchange | None = None
+
+
+def _target_extras(target: TargetSettings) -> dict[str, Any]:
+    """A target's settings beyond its parameters, under keys no parameter has."""
+    from app.presenters.history import OPTIONS_KEY, SYSTEM_PROMPT_KEY
+
+    extras: dict[str, Any] = {}
+    if target.options:
+        extras[OPTIONS_KEY] = dict(target.options)
+    if target.system_prompt is not None:
+        extras[SYSTEM_PROMPT_KEY] = target.system_prompt
+    return extras
+
+
+def _history_prompt(body: Any, form: Mapping[str, Any] | None) -> str:
+    """What a request asked, newest user message first (the history lists its start).
+
+    Earlier turns follow it, so they are found by search too; replies are the output's.
+    """
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return prompt_of(body, form)
+    asked = [m for m in messages if isinstance(m, dict) and m.get("role") != "assistant"]
+    users = [i for i, m in enumerate(asked) if m.get("role") == "user"]
+    if users:
+        asked.insert(0, asked.pop(users[-1]))
+    return prompt_of({"messages": asked}, form)
+
+
+def _elided(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _elided(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_elided(item) for item in value]
+    if isinstance(value, str) and value.startswith("data:") and ";base64," in value[:100]:
+        head, _, blob = value.partition(";base64,")
+        return f"{head};base64,… ({len(blob):,} characters)"
+    return value
+
+
+def _endpoint_of(path: str) -> str:
+    """The endpoint a request's path ends with (the rest belongs to the API root)."""
+    return next((e for e in _ENDPOINTS if path.endswith(e)), path)
 
 
 class _LiveMetrics:
@@ -564,6 +754,8 @@ class Workbench(QObject):
         targets_changed(): a pane's provider, model, parameters or options changed.
         send_state_changed(): whether Send can act, or why not, may have changed (tabs emit it
             too when their own input changes).
+        inputs_restored(): the tab's inputs were replaced (a session, a preset, a reopened run):
+            views show them again.
     """
 
     pane_added = Signal(int)
@@ -574,6 +766,7 @@ class Workbench(QObject):
     providers_changed = Signal()
     targets_changed = Signal()
     send_state_changed = Signal()
+    inputs_restored = Signal()
 
     tab_id: ClassVar[str]
     #: The pane class, whose suggested models a tab never used starts with.
@@ -633,6 +826,11 @@ class Workbench(QObject):
     def has_results(self) -> bool:
         """Whether any pane shows a result that a new layout of panes would throw away."""
         return any(pane.has_output for pane in self._panes)
+
+    @property
+    def presets(self) -> Presets:
+        """The presets of every tab (this tab's are those named by :attr:`tab_id`)."""
+        return self._services.presets
 
     def providers(self) -> list[tuple[str, str]]:
         """(id, display name) of every configured provider."""
@@ -754,6 +952,58 @@ class Workbench(QObject):
         """The comparison as JSON (see ``app.domain.compare``)."""
         return comparison_to_json(self.comparison())
 
+    # -- state: sessions, presets, reopened runs ------------------------------------------------
+
+    def inputs_state(self) -> dict[str, Any]:
+        """The tab's inputs as JSON data (tabs whose inputs are not all remembered override)."""
+        return dict(self._services.settings.settings.workbench(self.tab_id).inputs)
+
+    def restore_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Put back inputs saved by :meth:`inputs_state`, then emit ``inputs_restored``.
+
+        Tabs override to take each input in; the base remembers them as the saved inputs.
+        """
+        self._services.settings.update_workbench(self.tab_id, inputs=dict(inputs))
+        self.inputs_restored.emit()
+
+    def state(self, *, results: bool = True) -> dict[str, Any]:
+        """The tab as JSON data: its inputs and every pane's target (and result)."""
+        return {
+            "inputs": self.inputs_state(),
+            # What the results answer, so that restored results are compared (marks, export).
+            "inputs_sent": list(self._inputs_sent) if results else [],
+            "panes": [
+                {
+                    "target": pane.target.model_dump(mode="json"),
+                    "result": pane.result_state() if results else None,
+                    "answered": results and pane.answered_input == self._round,
+                }
+                for pane in self._panes
+            ],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Replace panes, inputs and results by ``state`` (from :meth:`state`); stops runs first.
+
+        Raises:
+            ValueError: a pane's target is not valid.
+        """
+        panes = list(state.get("panes") or [])[:MAX_PANES]
+        targets = [TargetSettings.model_validate(p["target"]) for p in panes]
+        if not targets:
+            raise ValueError("The saved tab has no panes.")
+        self.stop()
+        self._replace_all(targets)
+        self.restore_inputs(state.get("inputs") or {})
+        self._inputs_sent = [str(text) for text in state.get("inputs_sent") or []]
+        for pane, saved in zip(self._panes, panes, strict=True):
+            if saved.get("result"):
+                pane.restore_result(saved["result"])
+                if saved.get("answered"):
+                    pane.answered_input = self._round
+        self._update_marks()
+        self.send_state_changed.emit()
+
     # -- for subclasses ------------------------------------------------------------------------
 
     def _make_pane(self, target: TargetSettings) -> WorkbenchPane:
@@ -793,6 +1043,8 @@ class Workbench(QObject):
     def _insert(self, index: int, target: TargetSettings) -> None:
         pane = self._make_pane(target)
         pane.setParent(self)
+        pane.tab_id = self.tab_id
+        pane.inputs_source = self.inputs_state
         self._panes.insert(index, pane)
         pane.busy_changed.connect(self._on_pane_busy_changed)
         pane.target_changed.connect(self._save_targets)

@@ -118,6 +118,7 @@ def make_app(
         for task in app.services.runner.cancel_all():
             qtbot.waitUntil(task.done, timeout=3000)
         qrun(app.services.connections.aclose())
+        app.services.history.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

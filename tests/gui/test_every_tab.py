@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import wave
@@ -12,7 +16,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 
 from tests.fake_server import FakeServer, Scripted, openai_error
 from widgets.tabs.registry import TABS
@@ -210,3 +221,154 @@ def test_stop_right_after_send_leaves_the_tab_ready_again(
     _send(qtbot, tab, tab_id)
     _wait_idle(qtbot, tab)
     assert tab.presenter.panes[0].has_output
+
+
+# -- View code, the request inspector, history and presets: built once in the base ----------------
+
+KEY = "sk-contract-0123456789abcdef"
+
+
+def _requests(fake_server: FakeServer, tab_id: str) -> list[Any]:
+    return [r for r in fake_server.requests if r.path.endswith(DRIVERS[tab_id].endpoint)]
+
+
+def _same_request(made: Any, sent: Any) -> None:
+    assert made.path == sent.path
+    assert made.headers["authorization"] == f"Bearer {KEY}"
+    if sent.json is not None:
+        assert made.json == sent.json
+    else:
+        assert made.form == sent.form
+        assert made.files["file"].content == sent.files["file"].content
+
+
+@pytest.mark.parametrize("language", ["curl", "python-httpx"])
+@pytest.mark.parametrize("tab_id", TAB_IDS)
+def test_view_code_makes_the_same_request_as_the_pane(
+    qtbot: Any,
+    make_app: Any,
+    fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tab_id: str,
+    language: str,
+) -> None:
+    monkeypatch.setenv("FIREPLAY_API_KEY", KEY)
+    tab = _tab(make_app, fake_server, tab_id)
+    view = tab.pane_views[0]
+    assert not view.findChild(QToolButton, "viewCodeButton").isEnabled()  # nothing sent yet
+    tab.presenter.panes[0].set_param("temperature", 0.25)
+    fake_server.script.append(DRIVERS[tab_id].answer())
+    _send(qtbot, tab, tab_id)
+    _wait_idle(qtbot, tab)
+    button = view.findChild(QToolButton, "viewCodeButton")
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    dialog = view.findChild(QWidget, "codeDialog")
+    assert dialog is not None and dialog.isVisible()
+    picker = dialog.findChild(QComboBox, "codeLanguage")
+    assert [picker.itemText(i) for i in range(picker.count())] == [
+        "curl",
+        "python-openai",
+        "python-httpx",
+        "javascript",
+    ]
+    picker.setCurrentIndex(picker.findText(language))
+    code = dialog.findChild(QPlainTextEdit, "codeText").toPlainText()
+    assert "FIREPLAY_API_KEY" in code and KEY not in code
+    script = tmp_path / ("request.sh" if language == "curl" else "request.py")
+    assert dialog.save_to(script)
+    [sent] = _requests(fake_server, tab_id)
+    fake_server.script.append(DRIVERS[tab_id].answer())
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(FIREPLAY_API_KEY=KEY, NO_PROXY="127.0.0.1,localhost")
+    command = ["bash", str(script)] if language == "curl" else [sys.executable, str(script)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    made = _requests(fake_server, tab_id)[-1]
+    _same_request(made, sent)
+
+
+@pytest.mark.parametrize("tab_id", TAB_IDS)
+def test_the_inspector_shows_the_request_as_sent_and_its_retries(
+    qtbot: Any,
+    make_app: Any,
+    fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    no_retry_wait: None,
+    tab_id: str,
+) -> None:
+    monkeypatch.setenv("FIREPLAY_API_KEY", KEY)
+    tab = _tab(make_app, fake_server, tab_id)
+    fake_server.script += [
+        Scripted(status=429, headers={"retry-after": "1"}),
+        DRIVERS[tab_id].answer(),
+    ]
+    _send(qtbot, tab, tab_id)
+    _wait_idle(qtbot, tab)
+    view = tab.pane_views[0]
+    assert view.inspect_action.isEnabled()
+    view.inspect_action.trigger()
+    inspector = view.findChild(QWidget, "requestInspector")
+    request = inspector.findChild(QPlainTextEdit, "inspectorRequest").toPlainText()
+    assert DRIVERS[tab_id].endpoint in request and "Bearer ***" in request and KEY not in request
+    attempts = inspector.findChild(QPlainTextEdit, "inspectorAttempts").toPlainText().splitlines()
+    assert len(attempts) == 2 and "429" in attempts[0] and "retried" in attempts[0]
+    assert "200" in attempts[1]
+    inspector.findChild(QPushButton, "inspectorCopyButton").click()
+    copied = json.loads(QApplication.clipboard().text())
+    assert copied[-1]["status"] == 200 and KEY not in QApplication.clipboard().text()
+
+
+@pytest.mark.parametrize("tab_id", TAB_IDS)
+def test_every_run_is_in_the_history_and_reopens_into_its_tab(
+    qtbot: Any,
+    make_app: Any,
+    fake_server: FakeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    config_dir: Path,
+    tab_id: str,
+) -> None:
+    monkeypatch.setenv("FIREPLAY_API_KEY", KEY)
+    app = make_app("--tab", tab_id, "--provider", fake_server.url, "--model", "model-0")
+    app.window.show()
+    tab = app.window.findChild(QWidget, f"tab-{tab_id}")
+    fake_server.script.append(DRIVERS[tab_id].answer())
+    _send(qtbot, tab, tab_id)
+    _wait_idle(qtbot, tab)
+    expected = tab.presenter.panes[0].result_text()
+    history = app.services.history
+    assert history.store.flush()
+    [run] = history.search(tab=tab_id)
+    record = history.get(run.id)
+    assert record is not None and record.status == "complete" and record.model == "model-0"
+    assert record.output == expected
+    stored = b"".join(p.read_bytes() for p in config_dir.glob("history.sqlite3*"))
+    assert KEY.encode() not in stored and b"Bearer ***" in stored
+    [sent] = _requests(fake_server, tab_id)
+    if sent.json is not None:
+        assert record.request is not None and record.request["body"]["model"] == "model-0"
+    dialog = app.window.open_history()
+    assert dialog.findChild(QWidget, "historyList").model().rowCount() == 1
+    _add(qtbot, tab, 1)  # the tab changes; reopening puts the run's single pane back
+    dialog.findChild(QPushButton, "historyReopenButton").click()
+    assert len(tab.presenter.panes) == 1 and tab.presenter.panes[0].model == "model-0"
+    assert DRIVERS[tab_id].result_ok(tab.presenter.panes[0])
+
+
+@pytest.mark.parametrize("tab_id", TAB_IDS)
+def test_a_preset_brings_back_targets_and_parameters(
+    qtbot: Any, make_app: Any, fake_server: FakeServer, tab_id: str
+) -> None:
+    tab = _tab(make_app, fake_server, tab_id)
+    _add(qtbot, tab, 1)
+    tab.presenter.panes[1].set_param("seed", 4)
+    presets = tab.findChild(QToolButton, "presetsButton")
+    assert presets.save_as("two models")
+    tab.pane_views[1].remove_action.trigger()
+    tab.presenter.panes[0].set_model("other")
+    assert presets.apply("two models")
+    assert [p.model for p in tab.presenter.panes] == ["model-0", "model-1"]
+    assert tab.presenter.panes[1].params == {"seed": 4}
+    again = make_app("--tab", tab_id).window.findChild(QWidget, f"tab-{tab_id}")
+    assert again.presenter.presets.names(tab_id) == ["two models"]

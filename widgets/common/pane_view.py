@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal
 from PySide6.QtGui import QAction, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
@@ -19,6 +21,10 @@ from PySide6.QtWidgets import (
 from app.domain.metrics import RunMetrics
 from app.presenters.workbench import WorkbenchPane
 from widgets.common.metrics_format import format_metrics, metrics_tooltip
+
+if TYPE_CHECKING:
+    from widgets.common.code_dialog import CodeDialog
+    from widgets.common.inspector_dialog import InspectorDialog
 
 __all__ = ["PANE_MIN_WIDTH", "PaneView"]
 
@@ -94,6 +100,10 @@ class PaneView(QFrame):
         self.stop_button.setObjectName("paneStopButton")
         self.stop_button.setText("■")
         self.stop_button.setToolTip("Stop this pane (what it received so far is kept)")
+        self.view_code_button = QToolButton()
+        self.view_code_button.setObjectName("viewCodeButton")
+        self.view_code_button.setText("</>")
+        self.view_code_button.clicked.connect(self.open_code)
         self.menu_button = QToolButton()
         self.menu_button.setObjectName("paneMenuButton")
         self.menu_button.setText("⋯")
@@ -104,6 +114,11 @@ class PaneView(QFrame):
         self.refresh_action.triggered.connect(pane.refresh_models)
         self.duplicate_action = self.menu.addAction("Duplicate target")
         self.duplicate_action.triggered.connect(self.duplicate_requested)
+        self.menu.addSeparator()
+        self.code_action = self.menu.addAction("View code…")
+        self.code_action.triggered.connect(self.open_code)
+        self.inspect_action = self.menu.addAction("Inspect request…")
+        self.inspect_action.triggered.connect(self.open_inspector)
         self._menu_end = self.menu.addSeparator()
         self.remove_action = self.menu.addAction("Remove pane")
         self.remove_action.triggered.connect(self.remove_requested)
@@ -115,6 +130,7 @@ class PaneView(QFrame):
         self.strip.addWidget(self.provider_picker)
         self.strip.addWidget(self.model_picker, 1)
         self.strip.addWidget(self.stop_button)
+        self.strip.addWidget(self.view_code_button)
         self.strip.addWidget(self.menu_button)
         self.variation_label = QLabel()
         self.variation_label.setObjectName("paneVariation")
@@ -146,8 +162,11 @@ class PaneView(QFrame):
         layout.addLayout(metrics_row)
         layout.addWidget(self.status_label)
 
+        self._code_dialog: CodeDialog | None = None
+        self._inspector: InspectorDialog | None = None
         self.fill_providers(providers)
         self._wire()
+        self._update_request_actions()
         for child in (self, self.provider_picker, self.model_picker, *self._focus_sources()):
             child.installEventFilter(self)
 
@@ -180,6 +199,28 @@ class PaneView(QFrame):
         self.metrics_label.setToolTip(metrics_tooltip(metrics) if metrics else "")
 
     # -- public --------------------------------------------------------------------------------
+
+    def open_code(self) -> CodeDialog:
+        """Show View code (non-modal) for this pane's newest request."""
+        from widgets.common.code_dialog import CodeDialog
+
+        if self._code_dialog is None:
+            self._code_dialog = CodeDialog(self.pane, self._title(), self)
+        self._code_dialog.reload()
+        self._code_dialog.show()
+        self._code_dialog.raise_()
+        return self._code_dialog
+
+    def open_inspector(self) -> InspectorDialog:
+        """Show the request inspector (non-modal) for this pane's newest run."""
+        from widgets.common.inspector_dialog import InspectorDialog
+
+        if self._inspector is None:
+            self._inspector = InspectorDialog(self.pane, self._title(), self)
+        self._inspector.reload()
+        self._inspector.show()
+        self._inspector.raise_()
+        return self._inspector
 
     def commit_model(self) -> None:
         """Hand the model picker's text to the pane (also done before every send)."""
@@ -247,6 +288,23 @@ class PaneView(QFrame):
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy)
+        self._update_request_actions()
+
+    def _update_request_actions(self) -> None:
+        sent = bool(self.pane.exchanges)
+        self.view_code_button.setEnabled(sent)
+        self.code_action.setEnabled(sent)
+        self.inspect_action.setEnabled(sent)
+        self.view_code_button.setToolTip(
+            "View code: the same request in curl, Python or JavaScript"
+            if sent
+            else "View code: send once, then see this pane's request as code"
+        )
+
+    def _title(self) -> str:
+        number = self.objectName().removeprefix("pane-")
+        pane = f"pane {int(number) + 1}" if number.isdigit() else "pane"
+        return f"{pane} · {self.pane.model}"
 
     def _on_models_changed(self, suited: list[str], others: list[str], _source: str) -> None:
         picker = self.model_picker

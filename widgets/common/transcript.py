@@ -145,8 +145,12 @@ class MessageView(QFrame):
         self._layout.setContentsMargins(10, 6, 10, 6)
         self._layout.setSpacing(2)
         self._layout.addLayout(header)
-        if turn.image_names:
-            images = QLabel("Images: " + ", ".join(turn.image_names))
+        if turn.images:
+            # A restored turn may list images whose data was not kept: they are not sent again.
+            names = (
+                i.name if i.part is not None else f"{i.name} (image not kept)" for i in turn.images
+            )
+            images = QLabel("Images: " + ", ".join(names))
             images.setObjectName("messageImages")
             images.setWordWrap(True)
             images.setStyleSheet("color: #57606a;")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -35,6 +36,7 @@ from widgets.common.diff_view import DiffDialog
 from widgets.common.pane_grid import PaneGrid
 from widgets.common.pane_view import PaneView
 from widgets.common.param_panel import ParamPanel
+from widgets.common.presets import PresetsButton
 
 __all__ = ["WORKBENCH_SHORTCUTS", "WorkbenchView"]
 
@@ -127,7 +129,7 @@ class WorkbenchView(QWidget):
         self.layout_button = QToolButton()
         self.layout_button.setObjectName("layoutButton")
         self.layout_button.setCheckable(True)
-        self.layout_button.setText("Grid layout")
+        self.layout_button.setText("Grid")
         self.layout_button.setToolTip("Arrange panes in a grid instead of columns")
         self.vary_button = QToolButton()
         self.vary_button.setObjectName("varyButton")
@@ -155,10 +157,14 @@ class WorkbenchView(QWidget):
         export_menu.addAction("As Markdown…").triggered.connect(lambda: self._ask_export("md"))
         export_menu.addAction("As JSON…").triggered.connect(lambda: self._ask_export("json"))
         self.export_button.setMenu(export_menu)
+        self.presets_button = PresetsButton(
+            self.presenter, self.presenter.presets, self.confirm_discard, self.show_message
+        )
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.add_target_button)
         toolbar.addWidget(self.vary_button)
         toolbar.addWidget(self.layout_button)
+        toolbar.addWidget(self.presets_button)
         toolbar.addStretch(1)
         toolbar.addWidget(self.diff_button)
         toolbar.addWidget(self.export_button)
@@ -303,6 +309,12 @@ class WorkbenchView(QWidget):
         self.presenter.vary(self._selected, count, what)
         self._select(0)
 
+    def show_message(self, text: str) -> None:
+        """Say ``text`` in the window's status bar (a failure, or what a command did)."""
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 10000)
+
     def confirm_discard(self, what: str) -> bool:
         """Ask before results on screen are thrown away."""
         answer = QMessageBox.question(
@@ -383,6 +395,7 @@ class WorkbenchView(QWidget):
 
     def _select(self, index: int) -> None:
         if not self.pane_views:
+            self._selected = 0  # every pane is being replaced (a restore): start again at the first
             return
         self._selected = max(0, min(index, len(self.pane_views) - 1))
         for number, view in enumerate(self.pane_views):

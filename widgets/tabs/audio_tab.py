@@ -81,7 +81,8 @@ class AudioPaneView(PaneView):
         self.on_send_to_chat: Callable[[str], None] | None = None
         pane.upload_progress.connect(self._on_upload_progress)
         pane.transcribed.connect(self._show_transcript)
-        pane.run_ended.connect(lambda _outcome: self._show_outcome())
+        # Every replaced result (a run's end, Clear, a restored result) redraws the metrics.
+        pane.result_changed.connect(self._show_outcome)
         self._show_transcript()
         self._show_outcome()
 
@@ -213,6 +214,7 @@ class AudioTab(WorkbenchView):
         presenter.playback_changed.connect(self._show_playback)
         presenter.position_changed.connect(self._on_position)
         presenter.recording_changed.connect(self._show_recording)
+        presenter.inputs_restored.connect(self._show_inputs)
         presenter.targets_changed.connect(lambda: self._pane_selected(self.selected_pane()))
         presenter.pane_added.connect(lambda _i: self._fill_score_picker())
         presenter.pane_removed.connect(lambda _i: self._fill_score_picker())
@@ -451,6 +453,17 @@ class AudioTab(WorkbenchView):
             self.waveform.set_peaks(file.peaks, info.duration_s)
         self._show_playback()
         self._update_all_actions()
+
+    def _show_inputs(self) -> None:
+        # Signals blocked: the presenter already holds these values and need not save them again.
+        p = self.presenter
+        self.task_picker.blockSignals(True)
+        self.task_picker.setCurrentIndex(TASKS.index(p.task))
+        self.task_picker.blockSignals(False)
+        if self.reference.toPlainText() != p.reference:
+            self.reference.blockSignals(True)
+            self.reference.setPlainText(p.reference)
+            self.reference.blockSignals(False)
 
     def _show_status(self, message: str) -> None:
         self.audio_status.setText(message)

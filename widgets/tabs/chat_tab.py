@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -118,6 +118,8 @@ class ChatTab(WorkbenchView):
         self.system_prompt.textChanged.connect(
             lambda: presenter.set_system_prompt(self.system_prompt.toPlainText())
         )
+        self.prompt.textChanged.connect(lambda: presenter.set_draft(self.prompt.toPlainText()))
+        presenter.inputs_restored.connect(self._show_inputs)
         self.own_prompt_check.toggled.connect(self._on_own_prompt_toggled)
         self.own_prompt.textChanged.connect(self._on_own_prompt_edited)
         self.regenerate_button.clicked.connect(presenter.regenerate)
@@ -233,6 +235,17 @@ class ChatTab(WorkbenchView):
         ):
             return
         self.presenter.clear()
+
+    def _show_inputs(self) -> None:
+        # The presenter holds these already: editing them back would only save them again.
+        for editor, text in (
+            (self.system_prompt, self.presenter.system_prompt),
+            (self.prompt, self.presenter.draft),
+        ):
+            with QSignalBlocker(editor):
+                editor.setPlainText(text)
+        # The panes may have been replaced: the side panel shows the selected one's settings.
+        self._select(min(self._selected, len(self.pane_views) - 1))
 
     def _on_own_prompt_toggled(self, own: bool) -> None:
         self.own_prompt.setVisible(own)

@@ -94,7 +94,8 @@ class EmbeddingsPaneView(PaneView):
         self.map.point_chosen.connect(self._on_point)
         pane.progress.connect(self._on_progress)
         pane.analysed.connect(self._show_analysis)
-        pane.run_ended.connect(self._on_run_ended)
+        # Not run_ended alone: a restored result (and Clear) replace the metrics too.
+        pane.result_changed.connect(self._show_outcome)
         self._show_analysis()
         self._show_outcome()
 
@@ -182,9 +183,6 @@ class EmbeddingsPaneView(PaneView):
         self.map.set_points(analysis.points, texts)
         self.summary.setPlainText(pane.summary_text)
 
-    def _on_run_ended(self, _outcome: str) -> None:
-        self._show_outcome()
-
     def _show_outcome(self) -> None:
         pane = self.pane
         note = {RunOutcome.STOPPED: "stopped", RunOutcome.FAILED: "failed"}.get(pane.outcome, "")
@@ -233,6 +231,7 @@ class EmbeddingsTab(WorkbenchView):
         )
         presenter.texts_changed.connect(self._show_texts_info)
         presenter.texts_replaced.connect(self._replace_texts)
+        presenter.inputs_restored.connect(self._show_inputs)
         presenter.send_state_changed.connect(self._update_all_actions)
         presenter.targets_changed.connect(lambda: self._pane_selected(self.selected_pane()))
         presenter.agreements_ready.connect(self._show_agreements)
@@ -386,6 +385,18 @@ class EmbeddingsTab(WorkbenchView):
         cursor = self.texts_input.textCursor()
         cursor.select(cursor.SelectionType.Document)
         cursor.insertText(text)
+
+    def _show_inputs(self) -> None:
+        # Signals blocked: the presenter already holds (and has saved) the restored inputs.
+        p = self.presenter
+        if self.texts_input.toPlainText() != p.texts_text:
+            self.texts_input.blockSignals(True)
+            self._replace_texts(p.texts_text)
+            self.texts_input.blockSignals(False)
+        if self.query_input.text() != p.query:
+            self.query_input.blockSignals(True)
+            self.query_input.setText(p.query)
+            self.query_input.blockSignals(False)
 
     def _show_agreements(self, agreements: list[PaneAgreement]) -> None:
         if self._agreement_dialog is not None:

@@ -50,6 +50,7 @@ _MODE_TEXT = {
     "json_object": "json_object (any JSON)",
     "grammar": "grammar (GBNF, Fireworks)",
 }
+_STOPPED_TEXT = "Stopped before the reply was complete"
 _VALID_STYLE = "color: #1a7f37; font-weight: 600;"
 _INVALID_STYLE = "color: #a40e26; font-weight: 600;"
 
@@ -84,6 +85,7 @@ class JsonPaneView(PaneView):
         pane.validated.connect(self._on_validated)
         pane.repeat_changed.connect(self._on_repeat_changed)
         pane.run_ended.connect(self._on_run_ended)
+        pane.result_changed.connect(self._show_result)
         self._show_result()
 
     @property
@@ -162,7 +164,7 @@ class JsonPaneView(PaneView):
 
     def _on_run_ended(self, outcome: str) -> None:
         if outcome == RunOutcome.STOPPED:
-            self.validation_label.setText("Stopped before the reply was complete")
+            self.validation_label.setText(_STOPPED_TEXT)
             self.validation_label.setStyleSheet("")
         elif outcome == RunOutcome.FAILED:
             self.validation_label.setText("")
@@ -170,11 +172,21 @@ class JsonPaneView(PaneView):
         self.show_metrics(self.pane.last_metrics, note=note)
 
     def _show_result(self) -> None:
-        self.output.setPlainText(self.pane.pretty)
-        if self.pane.validation is not None:
-            self._show_validation(self.pane.validation)
-        self._on_repeat_changed(self.pane.repeat)
-        self.show_metrics(self.pane.last_metrics)
+        """Show the pane's whole result at once (a new view, a restored or cleared result)."""
+        pane = self.pane
+        self.output.setPlainText(pane.pretty)
+        if pane.validation is not None:
+            self._show_validation(pane.validation)
+        else:
+            self.output.setExtraSelections([])
+            stopped = pane.outcome == RunOutcome.STOPPED
+            self.validation_label.setText(_STOPPED_TEXT if stopped else "")
+            self.validation_label.setStyleSheet("")
+        self._on_repeat_changed(pane.repeat)
+        note = "stopped" if pane.outcome == RunOutcome.STOPPED else ""
+        self.show_metrics(pane.last_metrics, note=note)
+        if pane.error:
+            self.status_label.setText(pane.error)
 
 
 class JsonTab(WorkbenchView):
@@ -190,9 +202,11 @@ class JsonTab(WorkbenchView):
         )
         presenter.schema_checked.connect(self._show_check)
         presenter.schema_replaced.connect(self._on_schema_replaced)
+        presenter.inputs_restored.connect(self._show_inputs)
         presenter.send_state_changed.connect(self._update_all_actions)
         presenter.targets_changed.connect(self._show_problems)
         presenter.pane_added.connect(lambda _index: self._show_problems())
+        self.prompt.textChanged.connect(lambda: presenter.set_prompt(self.prompt.toPlainText()))
         self.prompt.textChanged.connect(self._show_problems)
         self.describe_check.toggled.connect(presenter.set_describe_schema)
         self.repeat_spin.valueChanged.connect(presenter.set_repeat)
@@ -210,7 +224,7 @@ class JsonTab(WorkbenchView):
     # -- the workbench's hooks -----------------------------------------------------------------
 
     def _build_input(self) -> QWidget:
-        self.prompt = QPlainTextEdit(self.presenter.default_prompt)
+        self.prompt = QPlainTextEdit(self.presenter.prompt)
         self.prompt.setObjectName("promptInput")
         self.prompt.setPlaceholderText("Ask every pane for JSON… (Ctrl+Enter to send)")
         self.prompt.setTabChangesFocus(True)
@@ -414,6 +428,22 @@ class JsonTab(WorkbenchView):
         self.schema_hint.setVisible(bool(check.warnings))
         self.strict_button.setEnabled(check.schema is not None)
         self._show_problems()
+
+    def _show_inputs(self) -> None:
+        p = self.presenter
+        # Signals blocked: the presenter already holds these values, so nothing is saved again.
+        widgets = (self.schema_editor, self.prompt, self.describe_check, self.repeat_spin)
+        for widget in widgets:
+            widget.blockSignals(True)
+        if self.schema_editor.toPlainText() != p.schema_text:
+            self.schema_editor.setPlainText(p.schema_text)
+        if self.prompt.toPlainText() != p.prompt:
+            self.prompt.setPlainText(p.prompt)
+        self.describe_check.setChecked(p.describe_schema)
+        self.repeat_spin.setValue(p.repeat)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._show_check(p.check)
 
     def _on_schema_replaced(self, text: str) -> None:
         if self.schema_editor.toPlainText() != text:

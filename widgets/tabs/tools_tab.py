@@ -234,7 +234,8 @@ class ToolsPaneView(PaneView):
         pane.call_forming.connect(self._on_call_forming)
         pane.calls_changed.connect(self._rebuild_cards)
         pane.call_updated.connect(self._on_call_updated)
-        pane.loop_ended.connect(self._on_loop_ended)
+        pane.loop_ended.connect(lambda _outcome: self._show_outcome())
+        pane.result_changed.connect(self._show_outcome)
         pane.busy_changed.connect(lambda _busy: self._update_controls())
         pane.target_changed.connect(self._show_warning)
         self._render()
@@ -323,8 +324,9 @@ class ToolsPaneView(PaneView):
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _on_loop_ended(self, outcome: str) -> None:
-        note = "stopped" if outcome == LoopOutcome.STOPPED else ""
+    def _show_outcome(self) -> None:
+        """The loop ended, or its result was replaced (cleared or restored): show its figures."""
+        note = "stopped" if self.pane.outcome == LoopOutcome.STOPPED else ""
         self.show_metrics(self.pane.last_metrics, note=note)
         self._update_controls()
 
@@ -427,6 +429,8 @@ class ToolsTab(WorkbenchView):
         )
         self.auto_run_check.toggled.connect(presenter.set_auto_run)
         self.steps_spin.valueChanged.connect(presenter.set_max_steps)
+        self.prompt.textChanged.connect(lambda: presenter.set_prompt(self.prompt.toPlainText()))
+        presenter.inputs_restored.connect(self._show_inputs)
         self.clear_button.clicked.connect(self._on_clear)
         self.summary_button.clicked.connect(self.open_summary)
         self.form_button.toggled.connect(self._show_form)
@@ -435,7 +439,7 @@ class ToolsTab(WorkbenchView):
     # -- the workbench's hooks -----------------------------------------------------------------
 
     def _build_input(self) -> QWidget:
-        self.prompt = QPlainTextEdit(self.presenter.default_prompt)
+        self.prompt = QPlainTextEdit(self.presenter.prompt)
         self.prompt.setObjectName("promptInput")
         self.prompt.setPlaceholderText("Ask every pane something its tools can answer…")
         self.prompt.setTabChangesFocus(True)
@@ -658,6 +662,22 @@ class ToolsTab(WorkbenchView):
     def _on_choice_chosen(self, index: int) -> None:
         if index >= 0:
             self.presenter.set_choice(str(self.choice_picker.itemData(index)))
+
+    def _show_inputs(self) -> None:
+        """Show restored inputs; the tools editor and tool choice follow their own signals."""
+        p = self.presenter
+        # Blocked, so that showing the inputs does not hand them back to the presenter.
+        for widget in (self.parallel_picker, self.auto_run_check, self.steps_spin, self.prompt):
+            widget.blockSignals(True)
+        self.parallel_picker.setCurrentIndex(
+            [value for _, value in _PARALLEL_CHOICES].index(p.parallel)
+        )
+        self.auto_run_check.setChecked(p.auto_run)
+        self.steps_spin.setValue(p.max_steps)
+        if self.prompt.toPlainText() != p.prompt:
+            self.prompt.setPlainText(p.prompt)
+        for widget in (self.parallel_picker, self.auto_run_check, self.steps_spin, self.prompt):
+            widget.blockSignals(False)
 
     def _on_tools_replaced(self, text: str) -> None:
         if self.tools_editor.toPlainText() != text:

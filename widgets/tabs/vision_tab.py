@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
@@ -270,6 +270,8 @@ class VisionTab(WorkbenchView):
             lambda i: presenter.set_detail(self.detail_picker.itemData(i))
         )
         self.images_first_check.toggled.connect(presenter.set_images_first)
+        self.prompt.textChanged.connect(lambda: presenter.set_prompt(self.prompt.toPlainText()))
+        presenter.inputs_restored.connect(self._show_inputs)
         self.clear_button.clicked.connect(self.new_conversation)
         self._show_attachments()
 
@@ -310,7 +312,7 @@ class VisionTab(WorkbenchView):
         row.addWidget(self.drop)
         row.addLayout(images, 1)
 
-        self.prompt = QPlainTextEdit(self.presenter.default_prompt)
+        self.prompt = QPlainTextEdit(self.presenter.prompt)
         self.prompt.setObjectName("promptInput")
         self.prompt.setPlaceholderText("Ask every pane about the images… (Ctrl+Enter to send)")
         self.prompt.setTabChangesFocus(True)
@@ -439,6 +441,17 @@ class VisionTab(WorkbenchView):
                 continue
             shown = next(files, None) if attachment.source is not None and prepared else None
             view.show_preparation(shown, problem)
+
+    def _show_inputs(self) -> None:
+        p = self.presenter
+        # The presenter holds these already: editing them back would only save them again.
+        with QSignalBlocker(self.prompt), QSignalBlocker(self.detail_picker):
+            self.prompt.setPlainText(p.prompt)
+            self.detail_picker.setCurrentIndex(DETAILS.index(p.detail))
+        with QSignalBlocker(self.images_first_check):
+            self.images_first_check.setChecked(p.images_first)
+        # The panes may have been replaced: the side panel shows the selected one's settings.
+        self._select(min(self._selected, len(self.pane_views) - 1))
 
     def _show_status(self, message: str) -> None:
         self.attach_status.setText(message)

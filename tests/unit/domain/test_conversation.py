@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import itertools
+import json
 
-from app.domain.conversation import Conversation, Role, TurnStatus
+from app.domain.conversation import (
+    Conversation,
+    Role,
+    TurnImage,
+    TurnStatus,
+    turns_from_json,
+    turns_to_json,
+)
+from app.domain.metrics import RunMetrics
 
 
 def test_messages_start_with_the_system_prompt_when_set() -> None:
@@ -97,7 +106,7 @@ def test_roles_serialise_as_openai_roles() -> None:
 def test_images_travel_with_their_turn_before_or_after_the_text() -> None:
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     chat = Conversation()
-    chat.add_user("What is this?", [image], ["cat.png"])
+    chat.add_user("What is this?", [TurnImage("cat.png", image)])
     reply = chat.start_reply()
     reply.content, reply.status = "A cat.", TurnStatus.COMPLETE
     chat.add_user("What colour?")
@@ -112,3 +121,52 @@ def test_images_travel_with_their_turn_before_or_after_the_text() -> None:
     chat.images_first = False
     assert chat.api_messages()[0]["content"] == [{"type": "text", "text": "What is this?"}, image]
     assert chat.turns[0].image_names == ["cat.png"]
+
+
+def test_images_whose_data_is_not_at_hand_are_left_out_of_the_request() -> None:
+    chat = Conversation()
+    chat.add_user("What is this?", [TurnImage("cat.png", None, "/gone/cat.png")])
+    assert chat.api_messages() == [{"role": "user", "content": "What is this?"}]
+
+
+def test_turns_round_trip_through_json_without_image_data() -> None:
+    embedded = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    linked = {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}}
+    chat = Conversation()
+    chat.add_user(
+        "Compare them.",
+        [
+            TurnImage("cat.png", embedded, "/photos/cat.png", "high"),
+            TurnImage("a.jpg", linked),
+            TurnImage("pasted image.png", embedded),
+        ],
+    )
+    reply = chat.start_reply()
+    reply.content, reply.reasoning, reply.status = "Both cats.", "Hmm.", TurnStatus.COMPLETE
+    reply.finish_reason = "stop"
+    reply.metrics = RunMetrics(total_s=1.5, completion_tokens=3, image_count=3)
+    chat.add_user("And now?")
+    failed = chat.start_reply()
+    failed.status, failed.error = TurnStatus.FAILED, "429 Too many requests"
+
+    data = json.loads(json.dumps(turns_to_json(chat.turns)))
+    assert "base64" not in json.dumps(data)
+    turns = turns_from_json(data)
+
+    assert [t.content for t in turns] == [t.content for t in chat.turns]
+    assert turns[1].reasoning == "Hmm." and turns[1].finish_reason == "stop"
+    assert turns[1].metrics == reply.metrics and turns[3].error == "429 Too many requests"
+    assert [t.status for t in turns] == [t.status for t in chat.turns]
+    assert turns[0].images == [
+        TurnImage("cat.png", None, "/photos/cat.png", "high"),
+        TurnImage("a.jpg", linked),
+        TurnImage("pasted image.png"),
+    ]
+
+
+def test_a_reply_still_streaming_comes_back_stopped() -> None:
+    chat = Conversation()
+    chat.add_user("Hi")
+    chat.start_reply().content = "Hel"
+    turns = turns_from_json(turns_to_json(chat.turns))
+    assert turns[1].status is TurnStatus.STOPPED and turns[1].content == "Hel"
