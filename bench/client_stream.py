@@ -9,6 +9,8 @@ stream and touches every chunk's text:
     raw        httpx ``aiter_lines`` + ``json.loads`` (the reference: DESIGN §7 budget <= 1.1x)
     fireplay   ``AsyncClient`` stream iteration (pydantic chunks)
     +final     the same, then ``get_final_completion()`` (assembly)
+    +trace     the same inside ``tracing()``, as a pane runs it (request, attempts and raw
+               events recorded for the inspector and View code)
     httpx-sse  httpx-sse's ``aiter_sse`` + pydantic ``model_validate_json`` (the decoder
                ``app.client`` does not use; kept here as the measured reason)
     openai     the official SDK's ``AsyncOpenAI`` stream
@@ -39,7 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.client import AsyncClient, ChatCompletionChunk
+from app.client import AsyncClient, ChatCompletionChunk, Trace, tracing
 
 MODEL = "accounts/fireworks/models/llama-v3p1-8b-instruct"
 MESSAGES = [{"role": "user", "content": "Count to twenty thousand."}]
@@ -143,8 +145,11 @@ async def raw_httpx(http: httpx.AsyncClient, url: str) -> int:
     return n
 
 
-async def fireplay(client: AsyncClient, final: bool) -> int:
-    """app.client stream iteration (and optionally the assembled completion)."""
+async def fireplay(client: AsyncClient, final: bool, traced: bool = False) -> int:
+    """app.client stream iteration (and optionally the assembled completion, or traced)."""
+    if traced:
+        with tracing(Trace()):
+            return await fireplay(client, final)
     n = 0
     stream = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
     async with stream:
@@ -212,6 +217,7 @@ async def _run(url: str, count: int, rounds: int) -> dict[str, tuple[list[float]
             "raw httpx + json.loads": lambda: raw_httpx(http, url),
             "fireplay AsyncStream": lambda: fireplay(client, final=False),
             "fireplay + get_final_completion": lambda: fireplay(client, final=True),
+            "fireplay traced (as a pane runs)": lambda: fireplay(client, final=True, traced=True),
             "httpx-sse + model_validate_json": lambda: httpx_sse(http, url),
             "openai SDK": lambda: openai_sdk(sdk),
         }
