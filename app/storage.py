@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,16 +62,25 @@ def atomic_write(path: Path, payload: bytes) -> None:
         raise
 
 
-def keep_aside(path: Path) -> Path | None:
-    """Rename an unreadable file to ``<name>.bad-<timestamp>`` so that nothing is lost."""
+def keep_aside(path: Path, *, label: str = "bad", companions: Sequence[str] = ()) -> Path | None:
+    """Rename an unreadable file to ``<name>.<label>-<timestamp>`` so that nothing is lost.
+
+    ``companions`` are suffixes of files that belong with it (a database's ``-wal`` and
+    ``-shm``); those that exist move along, so a stale one is never read with a new file.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.bad-{stamp}")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
     counter = 1
     while target.exists():
-        target = path.with_name(f"{path.name}.bad-{stamp}-{counter}")
+        target = path.with_name(f"{path.name}.{label}-{stamp}-{counter}")
         counter += 1
     try:
         os.replace(path, target)
+        for suffix in companions:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(
+                    path.with_name(path.name + suffix), target.with_name(target.name + suffix)
+                )
     except OSError as exc:
         logger.warning("could not move %s aside: %s", path, exc)
         return None

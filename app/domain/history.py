@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
-from app.storage import PRIVATE_MODE
+from app.storage import PRIVATE_MODE, keep_aside
 
 __all__ = [
     "HISTORY_FILE",
@@ -1226,22 +1226,8 @@ def _side_file(path: Path, suffix: str) -> Path:
 
 def _set_aside(path: Path) -> Path | None:
     """Rename a damaged database (and its -wal and -shm) to ``<name>.corrupt-<timestamp>``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-        counter += 1
-    try:
-        os.replace(path, target)
-        for suffix in ("-wal", "-shm"):
-            # A stale log left in place would be replayed into the new database.
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(_side_file(path, suffix), _side_file(target, suffix))
-    except OSError as exc:
-        logger.warning("could not move %s aside: %s", path, exc)
-        return None
-    return target
+    # A stale log left in place would be replayed into the new database.
+    return keep_aside(path, label="corrupt", companions=("-wal", "-shm"))
 
 
 def _vacuum(conn: sqlite3.Connection) -> None:

@@ -221,15 +221,24 @@ def session_to_json(
     return json.dumps(envelope, indent=2, ensure_ascii=False) + "\n"
 
 
+#: What to do with a file of the other kind, for the message that refuses it.
+_OTHER_KIND_HINTS = {
+    _PRESET_FORMAT: " It is a preset: import it into a tab instead.",
+    _SESSION_FORMAT: " It is a session: open it with File → Open session.",
+}
+
+
+def _require_format(data: object, subject: str, kind: str, expected: str) -> dict[str, Any]:
+    """``data`` if it is a Fireplay file of ``expected`` format; else say what it is instead."""
+    found = data.get("format") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or found != expected:
+        hint = _OTHER_KIND_HINTS.get(found, "") if isinstance(found, str) else ""
+        raise SessionError(f"{subject} is not a Fireplay {kind}.{hint}")
+    return data
+
+
 def _parse_session(text: str, subject: str) -> dict[str, dict[str, Any]]:
-    data = _load_json(text, subject)
-    if not isinstance(data, dict) or data.get("format") != _SESSION_FORMAT:
-        hint = (
-            " It is a preset: import it into a tab instead."
-            if isinstance(data, dict) and data.get("format") == _PRESET_FORMAT
-            else ""
-        )
-        raise SessionError(f"{subject} is not a Fireplay session.{hint}")
+    data = _require_format(_load_json(text, subject), subject, "session", _SESSION_FORMAT)
     try:
         version = _format_version(data, "session")
         if version > SESSION_VERSION:
@@ -591,14 +600,7 @@ class PresetStore:
             SessionError: The text is not JSON, not a preset, from a newer Fireplay, damaged, or
                 for another tab, or the file cannot be written.
         """
-        data = _load_json(text, "This file")
-        if not isinstance(data, dict) or data.get("format") != _PRESET_FORMAT:
-            hint = (
-                " It is a session: open it with File → Open session."
-                if isinstance(data, dict) and data.get("format") == _SESSION_FORMAT
-                else ""
-            )
-            raise SessionError(f"This file is not a Fireplay preset.{hint}")
+        data = _require_format(_load_json(text, "This file"), "This file", "preset", _PRESET_FORMAT)
         try:
             version = _format_version(data, "preset")
             if version > PRESETS_VERSION:
