@@ -50,6 +50,7 @@ from app.domain.params import EMBEDDING_PARAMS
 from app.domain.run import Failed, Finished, Result, run_once
 from app.presenters.workbench import RunOutcome, Workbench, WorkbenchPane
 from app.settings import TargetSettings
+from app.storage import atomic_write
 
 if TYPE_CHECKING:
     from app.client import AsyncClient
@@ -490,15 +491,15 @@ class EmbeddingsPane(WorkbenchPane):
         try:
             if suffix == ".csv":
                 csv = await asyncio.to_thread(matrix_csv, texts, analysis.similarity)
-                await asyncio.to_thread(path.write_text, csv, encoding="utf-8")
+                await asyncio.to_thread(atomic_write, path, csv.encode())
                 what = f"the {len(texts)} × {len(texts)} matrix"
             elif suffix == ".npy":
                 data = await asyncio.to_thread(vectors_npy, vectors)
-                await asyncio.to_thread(path.write_bytes, data)
+                await asyncio.to_thread(atomic_write, path, data)
                 what = f"{len(texts)} vectors"
             else:
                 lines = await asyncio.to_thread(vectors_jsonl, texts, vectors)
-                await asyncio.to_thread(path.write_text, lines, encoding="utf-8")
+                await asyncio.to_thread(atomic_write, path, lines.encode())
                 what = f"{len(texts)} vectors"
         except OSError as error:
             self.status_changed.emit(f"Could not save {path.name}: {error.strerror or error}")
