@@ -1,7 +1,7 @@
 """A process that streams one run into the history until it is killed (test_history's SIGKILL test).
 
 Usage: ``python history_writer.py <history file>``. It appends the piece ``w<6-digit n> `` every
-10 ms and, after every tenth piece, prints ``<pieces appended> <time.monotonic()>``.
+10 ms.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from app.domain.history import HistoryStore, RunStart
 
 PIECE_EVERY_S = 0.01
-REPORT_EVERY = 10
 # Never outlive a test that died before killing it.
 GIVE_UP_AFTER_S = 60.0
 
@@ -33,9 +32,6 @@ def main() -> None:
     while time.monotonic() - started < GIVE_UP_AFTER_S:
         run.append_output(piece(index))
         index += 1
-        if index % REPORT_EVERY == 0:
-            sys.stdout.write(f"{index} {time.monotonic()}\n")
-            sys.stdout.flush()
         time.sleep(PIECE_EVERY_S)
     store.close()
 
